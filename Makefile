@@ -1,0 +1,49 @@
+# Two commands on a fresh Debian machine: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+.PHONY: run setup test lint bench deps deps-test clean
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_RUN := fonts-noto-cjk libharfbuzz-subset0 nodejs npm
+APT_TEST := postgresql chromium poppler-utils
+HOST ?= 127.0.0.1:8000
+
+deps: $(VENV)/.installed node_modules/.installed
+	@scripts/ensure_apt.sh $(APT_RUN) || echo "(PDF output needs the packages above; continuing)"
+
+deps-test: deps
+	@scripts/ensure_apt.sh $(APT_TEST)
+
+$(VENV)/.installed: requirements.txt
+	@command -v npm >/dev/null || scripts/ensure_apt.sh nodejs npm
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || scripts/ensure_apt.sh nodejs npm
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: deps
+	DEBUG=1 $(PY) manage.py migrate --no-input -v 0
+	DEBUG=1 $(PY) manage.py demo_town
+
+run: setup
+	@echo "==> http://$(HOST)/  (Ctrl-C to stop)"
+	DEBUG=1 $(PY) manage.py runserver $(HOST)
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: deps-test lint
+	scripts/with_postgres.sh scripts/run_tests.sh
+
+bench: deps-test
+	scripts/with_postgres.sh $(PY) manage.py bench
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3

@@ -1,0 +1,113 @@
+"""The audit trail behind 谁调查、谁签字、谁负责.
+
+Every service that changes campaign or registry data calls `record` inside its
+transaction, so the change and its record commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from .idnumber import mask_id
+from .models import AuditEvent
+
+# Values that appear in timelines masked, like everywhere else on staff screens.
+SENSITIVE_FIELDS = {"id_number": mask_id, "bank_account": lambda v: mask_id(v) if v else v}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Decimal, dt.date, dt.datetime, uuid.UUID)):
+        return str(value)
+    if isinstance(value, models.Model):
+        return str(value)
+    return value
+
+
+def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
+    """The editable concrete field values of `obj`, as JSON-friendly values."""
+    data = {}
+    for field in obj._meta.concrete_fields:
+        if field.primary_key or field.name in {"public_id", "created_at", "updated_at"}:
+            continue
+        if fields is not None and field.name not in fields:
+            continue
+        if field.is_relation:
+            related = getattr(obj, field.name)
+            data[field.name] = str(related) if related is not None else None
+        else:
+            data[field.name] = _plain(getattr(obj, field.attname))
+    return data
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    keys = list(dict.fromkeys([*before, *after]))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    household=None,
+    campaign=None,
+    reason: str = "",
+    batch: uuid.UUID | None = None,
+    save: bool = True,
+) -> AuditEvent | None:
+    """Build (and by default save) one audit event; None for an update that changed nothing."""
+    changes = diff(before or {}, after or {})
+    if action == AuditEvent.Action.UPDATE and not changes:
+        return None
+    event = AuditEvent(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        model=obj._meta.label,
+        object_id=str(getattr(obj, "public_id", None) or obj.pk),
+        object_repr=str(obj)[:200],
+        household=household,
+        campaign=campaign,
+        changes=changes,
+        reason=reason[:300],
+        batch=batch,
+    )
+    if save:
+        event.save()
+    return event
+
+
+def display_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:
+    """(field label, before, after) rows for the timeline, with choice labels and masking."""
+    from django.apps import apps
+
+    try:
+        model = apps.get_model(event.model)
+    except LookupError:
+        model = None
+    rows = []
+    for name, (before, after) in event.changes.items():
+        label, show = name, (lambda v: v)
+        if model is not None:
+            try:
+                field = model._meta.get_field(name)
+            except Exception:
+                field = None
+            if field is not None:
+                label = str(field.verbose_name)
+                choices = dict(field.flatchoices) if field.choices else None
+                if choices:
+                    show = lambda v, c=choices: c.get(v, v)  # noqa: E731
+                if isinstance(field, models.BooleanField):
+                    show = lambda v: {True: "是", False: "否"}.get(v, v)  # noqa: E731
+        mask = SENSITIVE_FIELDS.get(name)
+        if mask:
+            before, after = mask(before or ""), mask(after or "")
+        rows.append((label, show(before), show(after)))
+    return rows

@@ -1,0 +1,382 @@
+"""A deterministic synthetic 泥汊镇: the demo town, the test town and the bench data.
+
+Everything is fictional except the campaign's own text (document number, phases,
+leadership group names from the source document). Standards are labelled as
+example figures. The same seed always gives the same town.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from .idnumber import make_id
+from .models import (
+    AuditEvent,
+    Campaign,
+    Household,
+    LeadershipMember,
+    Member,
+    Phase,
+    Profile,
+    Town,
+    Village,
+    VillagerGroup,
+    WorkGroup,
+    WorkGroupMember,
+)
+
+DEMO_PASSWORD = "dibao2019"  # noqa: S105 - the published demo password; the command refuses DEBUG off
+AREA_CODE = "340225"
+FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo_town.json"
+# The day the synthetic registry describes (ages and dates are relative to it).
+REFERENCE_DAY = dt.date(2019, 10, 21)
+
+
+def load_fixture() -> dict:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+@dataclass
+class DemoLogin:
+    username: str
+    role: str
+    scope: str
+
+
+def demo_logins(campaign: Campaign) -> list[DemoLogin]:
+    rows = []
+    profiles = Profile.objects.select_related("user", "village", "work_group").order_by("user__username")
+    for p in profiles:
+        scope = p.village.name if p.village else (p.work_group.name if p.work_group else "全镇")
+        rows.append(DemoLogin(p.user.username, p.get_role_display(), scope))
+    return rows
+
+
+@transaction.atomic
+def build_town(*, password: str = DEMO_PASSWORD) -> Campaign:
+    """Town, villages, groups, the 2019 campaign, its leadership and work groups, and the demo users."""
+    data = load_fixture()
+    town = Town.objects.create(**data["town"])
+    villages = Village.objects.bulk_create(
+        [
+            Village(town=town, code=f"{town.code}{i:03d}", name=v["name"], kind=v["kind"], order=i)
+            for i, v in enumerate(data["villages"], start=1)
+        ]
+    )
+    VillagerGroup.objects.bulk_create(
+        [
+            VillagerGroup(village=village, number=n, name=f"第{n}组")
+            for village, v in zip(villages, data["villages"], strict=True)
+            for n in range(1, v["groups"] + 1)
+        ]
+    )
+    c = data["campaign"]
+    campaign = Campaign.objects.create(
+        town=town,
+        name=c["name"],
+        document_number=c["document_number"],
+        current_phase=c["current_phase"],
+        village_report_deadline=dt.date.fromisoformat(c["village_report_deadline"]),
+        county_report_deadline=dt.date.fromisoformat(c["county_report_deadline"]),
+        urban_standard=Decimal(c["urban_standard"]),
+        rural_standard=Decimal(c["rural_standard"]),
+        standards_note=c["standards_note"],
+    )
+    Phase.objects.bulk_create(
+        [
+            Phase(
+                campaign=campaign,
+                number=p["number"],
+                name=p["name"],
+                description=p["description"],
+                starts_on=dt.date.fromisoformat(p["starts_on"]),
+                ends_on=dt.date.fromisoformat(p["ends_on"]),
+            )
+            for p in c["phases"]
+        ]
+    )
+
+    User = get_user_model()
+    hashed = make_password(password)
+    lead = data["leadership"]
+    specs = [
+        ("admin", "系统管理员", Profile.Role.ADMIN, None, None),
+        ("town", lead["office_director"], Profile.Role.TOWN, None, None),
+        ("leader", lead["head"][0], Profile.Role.LEADERSHIP, None, None),
+        ("county", "县民政局督查组", Profile.Role.COUNTY, None, None),
+    ]
+    work_groups = []
+    for i, village in enumerate(villages, start=1):
+        wg = WorkGroup.objects.create(campaign=campaign, number=i, name=f"第{i}工作组（{village.name}）")
+        wg.villages.add(village)
+        work_groups.append(wg)
+        specs.append((f"cadre{i:02d}", f"{village.name}经办人", Profile.Role.VILLAGE, village, None))
+        specs.append((f"group{i:02d}", data["work_group_cadres"][i - 1], Profile.Role.WORK_GROUP, None, wg))
+    users = User.objects.bulk_create(
+        [User(username=u, password=hashed, is_staff=(u == "admin"), is_superuser=(u == "admin")) for u, *_ in specs]
+    )
+    Profile.objects.bulk_create(
+        [
+            Profile(user=user, display_name=name, role=role, village=village, work_group=wg)
+            for user, (_, name, role, village, wg) in zip(users, specs, strict=True)
+        ]
+    )
+    by_name = {name: user for user, (_, name, *_rest) in zip(users, specs, strict=True)}
+
+    leaders = [
+        LeadershipMember(campaign=campaign, name=n, role=LeadershipMember.Role.HEAD, order=0, user=by_name.get(n))
+        for n in lead["head"]
+    ]
+    leaders += [
+        LeadershipMember(campaign=campaign, name=n, role=LeadershipMember.Role.DEPUTY, order=i)
+        for i, n in enumerate(lead["deputy"], start=1)
+    ]
+    for i, n in enumerate(lead["member"], start=20):
+        office = ""
+        if n == lead["office_director"]:
+            office = LeadershipMember.OfficeRole.DIRECTOR
+        elif n in lead["office_staff"]:
+            office = LeadershipMember.OfficeRole.STAFF
+        leaders.append(
+            LeadershipMember(
+                campaign=campaign,
+                name=n,
+                role=LeadershipMember.Role.MEMBER,
+                order=i,
+                office_role=office,
+                user=by_name.get(n),
+            )
+        )
+    LeadershipMember.objects.bulk_create(leaders)
+    members = []
+    for wg, cadre, secretary in zip(work_groups, data["work_group_cadres"], data["village_secretaries"], strict=True):
+        members += [
+            WorkGroupMember(
+                work_group=wg,
+                name=cadre,
+                role=WorkGroupMember.Role.LEADER,
+                position="分工干部",
+                user=by_name.get(cadre),
+            ),
+            WorkGroupMember(work_group=wg, name=secretary, role=WorkGroupMember.Role.LEADER, position="村书记"),
+            WorkGroupMember(
+                work_group=wg, name=f"{secretary[0]}委员", role=WorkGroupMember.Role.MEMBER, position="村两委干部"
+            ),
+        ]
+    WorkGroupMember.objects.bulk_create(members)
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.GENERATE,
+        model=Campaign._meta.label,
+        object_id=str(campaign.public_id),
+        object_repr=str(campaign),
+        campaign=campaign,
+        reason="生成演示镇",
+    )
+    return campaign
+
+
+class _People:
+    """Deterministic fictional names and unique synthetic ID numbers."""
+
+    def __init__(self, rng: random.Random, data: dict):
+        self.rng = rng
+        self.surnames = data["surnames"]
+        self.male = data["given_male"]
+        self.female = data["given_female"]
+        self.used: set[tuple[dt.date, int]] = set()
+
+    def name(self, sex: str, surname: str | None = None) -> str:
+        given = self.rng.choice(self.male if sex == "M" else self.female)
+        return (surname or self.rng.choice(self.surnames)) + given
+
+    def id_number(self, birth: dt.date, sex: str) -> str:
+        while True:
+            seq = self.rng.randrange(1, 999)
+            if (seq % 2 == 1) != (sex == "M"):
+                seq = seq + 1 if seq < 998 else seq - 1
+            if (birth, seq) not in self.used:
+                self.used.add((birth, seq))
+                return make_id(AREA_CODE, birth, seq)
+
+    def birth(self, age_low: int, age_high: int) -> dt.date:
+        age = self.rng.randint(age_low, age_high)
+        return REFERENCE_DAY - dt.timedelta(days=age * 365 + self.rng.randrange(0, 365))
+
+
+def _health(rng: random.Random, age: int) -> dict:
+    """Realistic shares: more illness and disability with age."""
+    roll = rng.random()
+    ill_share = 0.15 if age < 60 else 0.35
+    disabled_share = 0.10 if age < 60 else 0.14
+    if roll < disabled_share:
+        kind = rng.choice([c for c in Member.Disability.values if c])
+        grade = rng.choice([1, 2, 2, 3, 3, 4])
+        return {
+            "health": Member.Health.DISABLED,
+            "disability_type": kind,
+            "disability_grade": grade,
+            "disability_certificate": f"34022{rng.randrange(10**8, 10**9)}",
+            "work_ability": Member.WorkAbility.LOST if grade <= 2 else Member.WorkAbility.WEAK,
+        }
+    if roll < disabled_share + ill_share:
+        serious = rng.random() < 0.35
+        return {
+            "health": Member.Health.SERIOUS if serious else Member.Health.CHRONIC,
+            "work_ability": Member.WorkAbility.LOST if serious else Member.WorkAbility.WEAK,
+        }
+    if age >= 70:
+        return {"health": Member.Health.HEALTHY, "work_ability": Member.WorkAbility.NONE}
+    return {"health": Member.Health.HEALTHY, "work_ability": Member.WorkAbility.NORMAL}
+
+
+def generate_households(campaign: Campaign, total: int, *, seed: int = 2019, batch_size: int = 4000) -> int:
+    """Add `total` households (3 dibao : 1 non-dibao hardship) with 2–4 members each.
+
+    Built in memory and written with bulk inserts so that the county-size set
+    (80,000 households, about 240,000 members) takes seconds, not hours.
+    Each household gets one audit event that says it was generated.
+    """
+    rng = random.Random(seed)
+    people = _People(rng, load_fixture())
+    villages = list(Village.objects.filter(town=campaign.town).order_by("order"))
+    groups: dict[int, list[VillagerGroup]] = {}
+    for g in VillagerGroup.objects.filter(village__in=villages):
+        groups.setdefault(g.village_id, []).append(g)
+    existing = set(Member.objects.filter(status=Member.Status.PRESENT).values_list("id_number", flat=True))
+    made = 0
+    while made < total:
+        size = min(batch_size, total - made)
+        with transaction.atomic():
+            _generate_batch(campaign, rng, people, villages, groups, existing, size, start=made)
+        made += size
+    return made
+
+
+def _generate_batch(campaign, rng, people, villages, groups, existing, count, *, start):
+    households, member_lists = [], []
+    for i in range(start, start + count):
+        village = villages[i % len(villages)]
+        urban = village.kind == Village.Kind.URBAN
+        dibao = i % 4 != 3
+        size = rng.choices([2, 3, 4], weights=[45, 33, 22])[0]
+        h = Household(
+            public_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            village=village,
+            group=rng.choice(groups[village.id]),
+            address=f"{village.name}{rng.randint(1, 120)}号",
+            hukou_type=Household.HukouType.URBAN if urban else Household.HukouType.RURAL,
+            phone=f"139{rng.randrange(10**7, 10**8)}",
+        )
+        if dibao:
+            h.dibao_status = Household.DibaoStatus.ACTIVE
+            h.covered_persons = size if rng.random() < 0.8 else 1
+            standard = campaign.standard_for(h.hukou_type)
+            h.monthly_amount = (
+                standard * Decimal(rng.choice(["0.3", "0.4", "0.5", "0.6"])) * h.covered_persons
+            ).quantize(Decimal("1"))
+            h.dibao_class = rng.choice(["一类", "二类", "三类"])
+            h.dibao_since = dt.date(rng.randint(2008, 2019), rng.randint(1, 12), 1)
+            h.bank_name = "无为农商银行"
+            h.bank_account = f"6229{rng.randrange(10**11, 10**12)}"
+        else:
+            kind = rng.random()
+            if kind < 0.45:
+                h.poverty_status = Household.PovertyStatus.NOT_LIFTED
+            elif kind < 0.8:
+                h.is_edge = True
+            else:
+                h.is_other_hardship = True
+        h.is_tekun = dibao and rng.random() < 0.04
+        households.append(h)
+        member_lists.append(_family(rng, people, size, existing))
+    Household.objects.bulk_create(households)
+    for h, family in zip(households, member_lists, strict=True):
+        for m in family:
+            m.household = h
+    Member.objects.bulk_create([m for family in member_lists for m in family])
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action=AuditEvent.Action.GENERATE,
+                model=Household._meta.label,
+                object_id=str(h.public_id),
+                object_repr=str(h)[:200],
+                household=h,
+                campaign=campaign,
+                reason="生成演示数据",
+                changes={"members": [None, len(family)]},
+            )
+            for h, family in zip(households, member_lists, strict=True)
+        ]
+    )
+
+
+def _family(rng, people: _People, size: int, existing: set[str]) -> list[Member]:
+    elderly = rng.random() < 0.35
+    head_sex = "M" if rng.random() < 0.7 else "F"
+    head_birth = people.birth(60, 88) if elderly else people.birth(28, 59)
+    surname = rng.choice(people.surnames)
+    plan = [(Member.Relationship.HEAD, head_sex, head_birth)]
+    if size >= 2:
+        spouse_birth = head_birth + dt.timedelta(days=rng.randint(-1500, 1500))
+        plan.append((Member.Relationship.SPOUSE, "F" if head_sex == "M" else "M", min(spouse_birth, REFERENCE_DAY)))
+    for _ in range(size - len(plan)):
+        sex = rng.choice("MF")
+        rel = Member.Relationship.SON if sex == "M" else Member.Relationship.DAUGHTER
+        child_birth = head_birth + dt.timedelta(days=rng.randint(20 * 365, 35 * 365))
+        if child_birth >= REFERENCE_DAY:
+            child_birth = REFERENCE_DAY - dt.timedelta(days=rng.randint(200, 3000))
+        plan.append((rel, sex, child_birth))
+    family = []
+    for rel, sex, birth in plan:
+        number = people.id_number(birth, sex)
+        while number in existing:
+            number = people.id_number(birth, sex)
+        existing.add(number)
+        age = (REFERENCE_DAY - birth).days // 365
+        is_child = age < 18
+        member = Member(
+            name=people.name(
+                sex,
+                surname
+                if rel in {Member.Relationship.SON, Member.Relationship.DAUGHTER} or rel == Member.Relationship.HEAD
+                else None,
+            ),
+            id_number=number,
+            relationship=rel,
+            sex=sex,
+            birth_date=birth,
+            marital_status=Member.Marital.UNMARRIED
+            if is_child
+            else (Member.Marital.WIDOWED if (size == 1 and age > 60) else Member.Marital.MARRIED),
+            education=Member.Education.PRESCHOOL
+            if age < 6
+            else rng.choice(
+                [Member.Education.NONE, Member.Education.PRIMARY, Member.Education.JUNIOR, Member.Education.SENIOR]
+            ),
+            is_student=6 <= age < 22 and is_child,
+            employment=(
+                Member.Employment.PRESCHOOL
+                if age < 6
+                else Member.Employment.STUDENT
+                if is_child
+                else Member.Employment.RETIRED
+                if age >= 60
+                else rng.choice([Member.Employment.FARMING, Member.Employment.FLEXIBLE, Member.Employment.UNEMPLOYED])
+            ),
+            is_cadre_relative=rng.random() < 0.01,
+            **(_health(rng, age) if not is_child else {"work_ability": Member.WorkAbility.NONE}),
+        )
+        family.append(member)
+    return family

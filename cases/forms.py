@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Campaign, Household, Member, Village, VillagerGroup
+from .services import CAMPAIGN_FIELDS, HOUSEHOLD_FIELDS, MEMBER_FIELDS, DomainError
+from .validators import clean_id_number, not_in_future
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def apply_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal beside the field it names, or above the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+class HouseholdForm(forms.ModelForm):
+    class Meta:
+        model = Household
+        fields = HOUSEHOLD_FIELDS
+        widgets = {"dibao_since": DATE_INPUT}
+
+    def __init__(self, *args, villages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages
+        if villages.count() == 1:
+            self.fields["village"].initial = villages.first()
+        self.fields["group"].queryset = VillagerGroup.objects.filter(village__in=villages).select_related("village")
+        self.fields["phone"].widget.attrs.update(inputmode="tel")
+        self.fields["monthly_amount"].widget.attrs.update(inputmode="decimal")
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if phone and not phone.replace("-", "").isdigit():
+            raise forms.ValidationError(_("联系电话只能包含数字和“-”。"))
+        return phone
+
+    def clean(self):
+        data = super().clean()
+        group, village = data.get("group"), data.get("village")
+        if group and village and group.village_id != village.id:
+            self.add_error("group", _("所选村民小组不属于该村（社区）。"))
+        if data.get("dibao_status") == Household.DibaoStatus.ACTIVE and not data.get("covered_persons"):
+            self.add_error("covered_persons", _("在保家庭的保障人数至少为1。"))
+        return data
+
+
+class HeadForm(forms.Form):
+    """The head of a new household: the minimum to register them."""
+
+    head_name = forms.CharField(label=_("户主姓名"), max_length=30)
+    head_id_number = forms.CharField(label=_("户主身份证号"), max_length=30)
+
+    def clean_head_id_number(self):
+        return clean_id_number(self.cleaned_data["head_id_number"])
+
+
+class MemberForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = MEMBER_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["id_number"].widget.attrs.update(autocomplete="off", spellcheck="false")
+
+    def clean_id_number(self):
+        return clean_id_number(self.cleaned_data["id_number"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("disability_type") and not data.get("disability_grade"):
+            self.add_error("disability_grade", _("请选择残疾等级。"))
+        if data.get("health") == Member.Health.DISABLED and not data.get("disability_type"):
+            self.add_error("disability_type", _("健康状况为残疾时，请选择残疾类别。"))
+        return data
+
+
+class NewMemberForm(MemberForm):
+    joined_on = forms.DateField(label=_("迁入/出生日期"), widget=DATE_INPUT, validators=[not_in_future])
+    reason = forms.CharField(label=_("新增原因"), max_length=200, help_text=_("如：出生、婚入、迁入"))
+
+
+class MemberStatusForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("变动类型"),
+        choices=[(c.value, c.label) for c in Member.Status if c != Member.Status.PRESENT],
+    )
+    on = forms.DateField(label=_("变动日期"), widget=DATE_INPUT, validators=[not_in_future])
+    reason = forms.CharField(label=_("变动原因"), max_length=200)
+    new_head = forms.ModelChoiceField(
+        label=_("新户主"),
+        queryset=Member.objects.none(),
+        required=False,
+        help_text=_("户主变动时，从在户成员中指定新户主。"),
+    )
+
+    def __init__(self, *args, member: Member, **kwargs):
+        super().__init__(*args, **kwargs)
+        others = member.household.members.filter(status=Member.Status.PRESENT).exclude(pk=member.pk)
+        if member.relationship == Member.Relationship.HEAD and others.exists():
+            self.fields["new_head"].queryset = others
+            self.fields["new_head"].required = True
+        else:
+            del self.fields["new_head"]
+
+
+class CampaignForm(forms.ModelForm):
+    reason = forms.CharField(label=_("修改原因"), max_length=200, required=False)
+
+    class Meta:
+        model = Campaign
+        fields = CAMPAIGN_FIELDS
+        widgets = {"village_report_deadline": DATE_INPUT, "county_report_deadline": DATE_INPUT}
+
+    def clean(self):
+        data = super().clean()
+        v, c = data.get("village_report_deadline"), data.get("county_report_deadline")
+        if v and c and v > c:
+            self.add_error("village_report_deadline", _("村级上报截止日不能晚于报县截止日。"))
+        return data
+
+
+class PhaseDatesForm(forms.Form):
+    def __init__(self, *args, phases, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.phases = list(phases)
+        for p in self.phases:
+            self.fields[f"start_{p.number}"] = forms.DateField(
+                label=f"{p.name} 开始", initial=p.starts_on, widget=DATE_INPUT
+            )
+            self.fields[f"end_{p.number}"] = forms.DateField(
+                label=f"{p.name} 结束", initial=p.ends_on, widget=DATE_INPUT
+            )
+
+    def dates(self):
+        return {
+            p.number: (self.cleaned_data[f"start_{p.number}"], self.cleaned_data[f"end_{p.number}"])
+            for p in self.phases
+        }
+
+
+class HouseholdFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("搜索"),
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"placeholder": "姓名或身份证号后几位", "type": "search"}),
+    )
+    village = forms.ModelChoiceField(
+        label=_("村（社区）"),
+        queryset=Village.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label="全部村（社区）",
+    )
+    category = forms.ChoiceField(
+        label=_("类别"), required=False, choices=[("", "全部类别"), *Household.Category.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("低保状态"), required=False, choices=[("", "全部状态"), *Household.DibaoStatus.choices]
+    )
+
+    def __init__(self, *args, villages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages

@@ -1,0 +1,671 @@
+"""The campaign and its people: the ground floor every other app stands on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .idnumber import mask_id, parse_id
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Town(models.Model):
+    code = models.CharField(_("代码"), max_length=12, unique=True)
+    name = models.CharField(_("镇名"), max_length=50)
+    county = models.CharField(_("县"), max_length=50)
+
+    class Meta:
+        verbose_name = _("乡镇")
+        verbose_name_plural = _("乡镇")
+
+    def __str__(self) -> str:
+        return f"{self.county}{self.name}"
+
+
+class Village(models.Model):
+    class Kind(models.TextChoices):
+        RURAL = "rural", _("农村")
+        URBAN = "urban", _("城市（社区）")
+
+    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="villages")
+    code = models.CharField(_("代码"), max_length=12, unique=True)
+    name = models.CharField(_("村（社区）"), max_length=50)
+    kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("村（社区）")
+        verbose_name_plural = _("村（社区）")
+        ordering = ["order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["town", "name"], name="village_name_unique_in_town"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VillagerGroup(models.Model):
+    village = models.ForeignKey(Village, on_delete=models.CASCADE, related_name="groups")
+    number = models.PositiveSmallIntegerField(_("组号"))
+    name = models.CharField(_("村民小组"), max_length=30)
+
+    class Meta:
+        verbose_name = _("村民小组")
+        verbose_name_plural = _("村民小组")
+        ordering = ["village", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "number"], name="group_number_unique_in_village"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village.name}{self.name}"
+
+
+class CampaignQuerySet(models.QuerySet):
+    def current(self) -> Campaign | None:
+        """The campaign the town is running now (the latest active one)."""
+        return self.filter(is_active=True).select_related("town").order_by("-created_at").first()
+
+
+class Campaign(models.Model):
+    """One review campaign with every rule parameter as editable data.
+
+    Standards and thresholds marked unconfirmed in the domain notes are entered
+    by the town office; nothing here is a constant in code.
+    """
+
+    class PhaseNumber(models.IntegerChoices):
+        DEPLOY = 1, _("第一阶段：安排部署")
+        REVIEW = 2, _("第二阶段：全面复核")
+        VERIFY = 3, _("第三阶段：汇总核实")
+        SUPERVISE = 4, _("第四阶段：督查落实")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(_("行动名称"), max_length=100)
+    document_number = models.CharField(_("文号"), max_length=50, blank=True)
+    is_active = models.BooleanField(_("进行中"), default=True)
+    current_phase = models.PositiveSmallIntegerField(
+        _("当前阶段"), choices=PhaseNumber.choices, default=PhaseNumber.DEPLOY
+    )
+    village_report_deadline = models.DateField(_("村级上报截止日"))
+    county_report_deadline = models.DateField(_("报县截止日"))
+    village_ratio = models.DecimalField(
+        _("村级走访比例（%）"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    town_ratio = models.DecimalField(
+        _("镇级抽查比例（%）"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    county_ratio = models.DecimalField(
+        _("县级抽查比例（%）"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("10"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    urban_standard = models.DecimalField(_("城市低保标准（元/人·月）"), **MONEY, validators=[MinValueValidator(0)])
+    rural_standard = models.DecimalField(_("农村低保标准（元/人·月）"), **MONEY, validators=[MinValueValidator(0)])
+    standards_note = models.CharField(
+        _("标准说明"),
+        max_length=200,
+        blank=True,
+        help_text=_("例如：示例数值，请以县民政局公布的标准为准。"),
+    )
+    edge_multiplier = models.DecimalField(
+        _("边缘户倍数"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.5"),
+        validators=[MinValueValidator(1)],
+    )
+    asset_multiplier = models.DecimalField(
+        _("金融资产上限（标准的倍数）"),
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("24"),
+        validators=[MinValueValidator(0)],
+    )
+    asset_multiplier_severe = models.DecimalField(
+        _("重病重残户金融资产上限（标准的倍数）"),
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("48"),
+        validators=[MinValueValidator(0)],
+    )
+    purchase_lookback_years = models.PositiveSmallIntegerField(
+        _("购房建房回溯年数"), default=2, validators=[MaxValueValidator(10)]
+    )
+    minimum_amount = models.DecimalField(
+        _("最低补差金额（元/月）"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("复核行动")
+        verbose_name_plural = _("复核行动")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(village_report_deadline__lte=models.F("county_report_deadline")),
+                name="campaign_village_deadline_before_county",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def standard_for(self, hukou_type: str) -> Decimal:
+        return self.urban_standard if hukou_type == Household.HukouType.URBAN else self.rural_standard
+
+
+class Phase(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="phases")
+    number = models.PositiveSmallIntegerField(_("阶段"), choices=Campaign.PhaseNumber.choices)
+    name = models.CharField(_("名称"), max_length=30)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    description = models.TextField(_("主要任务"), blank=True)
+
+    class Meta:
+        verbose_name = _("阶段")
+        verbose_name_plural = _("阶段")
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="phase_number_unique"),
+            models.CheckConstraint(condition=Q(starts_on__lte=models.F("ends_on")), name="phase_dates_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_number_display()}（{self.starts_on:%m/%d}–{self.ends_on:%m/%d}）"
+
+
+class LeadershipMember(models.Model):
+    class Role(models.TextChoices):
+        HEAD = "head", _("组长")
+        DEPUTY = "deputy", _("副组长")
+        MEMBER = "member", _("成员")
+
+    class OfficeRole(models.TextChoices):
+        NONE = "", _("—")
+        DIRECTOR = "director", _("办公室主任")
+        STAFF = "staff", _("办公室成员")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="leaders")
+    name = models.CharField(_("姓名"), max_length=30)
+    role = models.CharField(_("职务"), max_length=10, choices=Role.choices)
+    office_role = models.CharField(_("办公室职务"), max_length=10, choices=OfficeRole.choices, blank=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("领导组成员")
+        verbose_name_plural = _("领导组成员")
+        ordering = ["campaign", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.name}"
+
+
+class WorkGroup(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="work_groups")
+    number = models.PositiveSmallIntegerField(_("组号"))
+    name = models.CharField(_("名称"), max_length=50)
+    villages = models.ManyToManyField(Village, related_name="work_groups", verbose_name=_("负责村（社区）"))
+
+    class Meta:
+        verbose_name = _("工作组")
+        verbose_name_plural = _("工作组")
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="work_group_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkGroupMember(models.Model):
+    class Role(models.TextChoices):
+        LEADER = "leader", _("组长")
+        MEMBER = "member", _("成员")
+
+    work_group = models.ForeignKey(WorkGroup, on_delete=models.CASCADE, related_name="members")
+    name = models.CharField(_("姓名"), max_length=30)
+    role = models.CharField(_("职务"), max_length=10, choices=Role.choices)
+    position = models.CharField(_("身份"), max_length=50, blank=True, help_text=_("如：分工干部、村书记、村两委"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("工作组成员")
+        verbose_name_plural = _("工作组成员")
+        ordering = ["work_group", "role", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.work_group.name} {self.get_role_display()} {self.name}"
+
+
+class Profile(models.Model):
+    """A user's role and area: what they may see and change."""
+
+    class Role(models.TextChoices):
+        VILLAGE = "village", _("村干部")
+        WORK_GROUP = "work_group", _("工作组")
+        TOWN = "town", _("镇社会事务办")
+        LEADERSHIP = "leadership", _("领导组（只读）")
+        COUNTY = "county", _("县民政局")
+        ADMIN = "admin", _("系统管理员")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(_("角色"), max_length=12, choices=Role.choices)
+    display_name = models.CharField(_("姓名"), max_length=30, blank=True)
+    village = models.ForeignKey(
+        Village, on_delete=models.PROTECT, null=True, blank=True, related_name="cadres", verbose_name=_("村（社区）")
+    )
+    work_group = models.ForeignKey(
+        WorkGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("工作组")
+    )
+
+    class Meta:
+        verbose_name = _("用户角色")
+        verbose_name_plural = _("用户角色")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role="village") | Q(village__isnull=False), name="village_cadre_has_village"
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="work_group") | Q(work_group__isnull=False), name="work_group_user_has_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name or self.user.get_username()}（{self.get_role_display()}）"
+
+
+# --- registry -----------------------------------------------------------------
+
+
+class HouseholdQuerySet(models.QuerySet):
+    def visible_to(self, user) -> HouseholdQuerySet:
+        from dibao.permissions import village_scope
+
+        scope = village_scope(user)
+        if scope is None:
+            return self
+        return self.filter(village_id__in=scope)
+
+
+class Household(models.Model):
+    class HukouType(models.TextChoices):
+        URBAN = "urban", _("城市")
+        RURAL = "rural", _("农村")
+
+    class DibaoStatus(models.TextChoices):
+        ACTIVE = "active", _("在保")
+        NONE = "none", _("未在保")
+        EXITED = "exited", _("已退保")
+
+    class PovertyStatus(models.TextChoices):
+        NONE = "", _("否")
+        LIFTED = "lifted", _("建档立卡（已脱贫）")
+        NOT_LIFTED = "not_lifted", _("建档立卡（未脱贫）")
+
+    class Category(models.TextChoices):
+        """Filterable categories; a household may carry several."""
+
+        URBAN_DIBAO = "urban_dibao", _("城市低保")
+        RURAL_DIBAO = "rural_dibao", _("农村低保")
+        TEKUN = "tekun", _("特困供养")
+        POVERTY = "poverty", _("建档立卡户")
+        POVERTY_NOT_LIFTED = "poverty_not_lifted", _("建档立卡（未脱贫）")
+        EDGE = "edge", _("低保边缘户")
+        OTHER = "other", _("其他困难户")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    village = models.ForeignKey(
+        Village, on_delete=models.PROTECT, related_name="households", verbose_name=_("村（社区）")
+    )
+    group = models.ForeignKey(
+        VillagerGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="households",
+        verbose_name=_("村民小组"),
+    )
+    address = models.CharField(_("家庭住址"), max_length=200, blank=True)
+    hukou_type = models.CharField(_("户籍类型"), max_length=8, choices=HukouType.choices)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    bank_name = models.CharField(_("开户银行"), max_length=50, blank=True)
+    bank_account = models.CharField(_("银行账号"), max_length=30, blank=True)
+
+    dibao_status = models.CharField(_("低保状态"), max_length=8, choices=DibaoStatus.choices, default=DibaoStatus.NONE)
+    dibao_class = models.CharField(_("保障类别/档次"), max_length=20, blank=True)
+    covered_persons = models.PositiveSmallIntegerField(_("保障人数"), default=0)
+    monthly_amount = models.DecimalField(
+        _("月保障金额（元）"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(0)]
+    )
+    dibao_since = models.DateField(_("纳入低保日期"), null=True, blank=True)
+    is_tekun = models.BooleanField(_("特困供养"), default=False)
+    poverty_status = models.CharField(_("建档立卡"), max_length=12, choices=PovertyStatus.choices, blank=True)
+    is_edge = models.BooleanField(_("低保边缘户"), default=False)
+    is_other_hardship = models.BooleanField(_("其他困难户"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("家庭户")
+        verbose_name_plural = _("家庭户")
+        indexes = [
+            # the household list: one village, newest first, filtered by status
+            models.Index(fields=["village", "dibao_status", "-id"], name="household_list_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(dibao_status="active") | Q(covered_persons__gte=1),
+                name="active_dibao_covers_someone",
+            ),
+            models.CheckConstraint(condition=Q(monthly_amount__gte=0), name="household_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village.name} {self.public_id.hex[:8]}"
+
+    @property
+    def is_dibao(self) -> bool:
+        return self.dibao_status == self.DibaoStatus.ACTIVE
+
+    def category_labels(self) -> list[str]:
+        labels = []
+        if self.is_dibao:
+            cat = self.Category.URBAN_DIBAO if self.hukou_type == self.HukouType.URBAN else self.Category.RURAL_DIBAO
+            labels.append(cat.label)
+        if self.is_tekun:
+            labels.append(self.Category.TEKUN.label)
+        if self.poverty_status:
+            labels.append(self.get_poverty_status_display())
+        if self.is_edge:
+            labels.append(self.Category.EDGE.label)
+        if self.is_other_hardship:
+            labels.append(self.Category.OTHER.label)
+        return labels
+
+    @classmethod
+    def category_q(cls, category: str) -> Q:
+        C = cls.Category
+        return {
+            C.URBAN_DIBAO: Q(dibao_status=cls.DibaoStatus.ACTIVE, hukou_type=cls.HukouType.URBAN),
+            C.RURAL_DIBAO: Q(dibao_status=cls.DibaoStatus.ACTIVE, hukou_type=cls.HukouType.RURAL),
+            C.TEKUN: Q(is_tekun=True),
+            C.POVERTY: ~Q(poverty_status=""),
+            C.POVERTY_NOT_LIFTED: Q(poverty_status=cls.PovertyStatus.NOT_LIFTED),
+            C.EDGE: Q(is_edge=True),
+            C.OTHER: Q(is_other_hardship=True),
+        }[category]
+
+    def live_members(self) -> list[Member]:
+        """Members still in the household; uses prefetched members when present."""
+        return [m for m in self.members.all() if m.is_live]
+
+    def head(self) -> Member | None:
+        for m in self.live_members():
+            if m.relationship == Member.Relationship.HEAD:
+                return m
+        return None
+
+
+class Member(models.Model):
+    class Relationship(models.TextChoices):
+        # GB/T 4761 family relationship codes (two-digit groups)
+        HEAD = "02", _("户主")
+        SPOUSE = "10", _("配偶")
+        SON = "20", _("子")
+        DAUGHTER = "30", _("女")
+        GRANDCHILD = "40", _("孙子/孙女")
+        PARENT = "50", _("父母")
+        GRANDPARENT = "60", _("祖父母")
+        SIBLING = "70", _("兄弟姐妹")
+        OTHER = "99", _("其他")
+
+    class Status(models.TextChoices):
+        PRESENT = "present", _("在户")
+        MOVED_OUT = "moved_out", _("迁出")
+        DIED = "died", _("死亡")
+        MARRIED_OUT = "married_out", _("嫁出")
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    class Marital(models.TextChoices):
+        UNMARRIED = "unmarried", _("未婚")
+        MARRIED = "married", _("已婚")
+        DIVORCED = "divorced", _("离异")
+        WIDOWED = "widowed", _("丧偶")
+
+    class Education(models.TextChoices):
+        NONE = "none", _("文盲或半文盲")
+        PRIMARY = "primary", _("小学")
+        JUNIOR = "junior", _("初中")
+        SENIOR = "senior", _("高中/中专")
+        COLLEGE = "college", _("大专及以上")
+        PRESCHOOL = "preschool", _("学龄前")
+
+    class Health(models.TextChoices):
+        HEALTHY = "healthy", _("健康")
+        CHRONIC = "chronic", _("长期慢性病")
+        SERIOUS = "serious", _("患有大病")
+        DISABLED = "disabled", _("残疾")
+
+    class Disability(models.TextChoices):
+        NONE = "", _("—")
+        VISION = "vision", _("视力")
+        HEARING = "hearing", _("听力")
+        SPEECH = "speech", _("言语")
+        LIMB = "limb", _("肢体")
+        INTELLECT = "intellect", _("智力")
+        MENTAL = "mental", _("精神")
+        MULTIPLE = "multiple", _("多重")
+
+    class DisabilityGrade(models.IntegerChoices):
+        ONE = 1, _("一级")
+        TWO = 2, _("二级")
+        THREE = 3, _("三级")
+        FOUR = 4, _("四级")
+
+    class WorkAbility(models.TextChoices):
+        NORMAL = "normal", _("普通劳动力")
+        SKILLED = "skilled", _("技能劳动力")
+        WEAK = "weak", _("弱或半劳动力")
+        LOST = "lost", _("丧失劳动力")
+        NONE = "none", _("无劳动力")
+
+    class Employment(models.TextChoices):
+        PRESCHOOL = "preschool", _("学龄前")
+        STUDENT = "student", _("在校")
+        EMPLOYED = "employed", _("在职")
+        FLEXIBLE = "flexible", _("灵活就业")
+        UNEMPLOYED_REG = "unemployed_reg", _("登记失业")
+        UNEMPLOYED = "unemployed", _("未登记失业")
+        RETIRED = "retired", _("退休")
+        FARMING = "farming", _("务农")
+
+    class WorkPlace(models.TextChoices):
+        NONE = "", _("—")
+        TOWN = "town", _("乡内")
+        COUNTY = "county", _("县内")
+        PROVINCE = "province", _("省内")
+        OUTSIDE = "outside", _("省外")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members")
+    name = models.CharField(_("姓名"), max_length=30)
+    id_number = models.CharField(_("身份证号"), max_length=18)
+    relationship = models.CharField(_("与户主关系"), max_length=2, choices=Relationship.choices)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.PRESENT)
+    status_changed_on = models.DateField(_("变动日期"), null=True, blank=True)
+    status_reason = models.CharField(_("变动原因"), max_length=200, blank=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, editable=False)
+    birth_date = models.DateField(_("出生日期"), editable=False)
+    ethnicity = models.CharField(_("民族"), max_length=10, default="汉族")
+    marital_status = models.CharField(_("婚姻状况"), max_length=10, choices=Marital.choices, default=Marital.MARRIED)
+    education = models.CharField(_("文化程度"), max_length=10, choices=Education.choices, default=Education.JUNIOR)
+    is_student = models.BooleanField(_("在校生"), default=False)
+    health = models.CharField(_("健康状况"), max_length=10, choices=Health.choices, default=Health.HEALTHY)
+    disability_type = models.CharField(_("残疾类别"), max_length=10, choices=Disability.choices, blank=True)
+    disability_grade = models.PositiveSmallIntegerField(
+        _("残疾等级"), choices=DisabilityGrade.choices, null=True, blank=True
+    )
+    disability_certificate = models.CharField(_("残疾证号"), max_length=30, blank=True)
+    work_ability = models.CharField(
+        _("劳动能力"), max_length=10, choices=WorkAbility.choices, default=WorkAbility.NORMAL
+    )
+    employment = models.CharField(_("从业状况"), max_length=16, choices=Employment.choices, default=Employment.FARMING)
+    work_place = models.CharField(_("务工地点"), max_length=10, choices=WorkPlace.choices, blank=True)
+    is_public_payroll = models.BooleanField(_("财政供养人员"), default=False)
+    is_cadre_relative = models.BooleanField(_("村干部或经办人员近亲属"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("家庭成员")
+        verbose_name_plural = _("家庭成员")
+        ordering = ["relationship", "birth_date", "id"]
+        indexes = [
+            # search by the last digits of the ID number (reverse string index is overkill
+            # for one town; the list filters by village first)
+            models.Index(fields=["household", "status"], name="member_household_status_idx"),
+        ]
+        constraints = [
+            # A live ID number belongs to one household at a time.
+            models.UniqueConstraint(fields=["id_number"], condition=Q(status="present"), name="live_id_number_unique"),
+            # One live head per household.
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(status="present", relationship="02"),
+                name="one_live_head_per_household",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="present") | Q(status_changed_on__isnull=False),
+                name="member_change_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.PRESENT
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id(self.id_number)
+
+    def age_on(self, day: dt.date) -> int:
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
+
+    def derive_from_id(self) -> None:
+        """Sex and birth date come from the ID number, never from a form."""
+        info = parse_id(self.id_number)
+        self.id_number = info.number
+        self.sex = info.sex
+        self.birth_date = info.birth_date
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, with values before and after. Append-only.
+
+    Written by the services (and the admin through the same helper); the
+    household timeline and the campaign history read it.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("新建")
+        UPDATE = "update", _("修改")
+        DELETE = "delete", _("删除")
+        STATUS = "status", _("成员变动")
+        IMPORT = "import", _("导入")
+        VIEW_ID = "view_id", _("查看身份证号")
+        GENERATE = "generate", _("系统生成")
+
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("操作人"),
+    )
+    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
+    model = models.CharField(_("对象类型"), max_length=40)
+    object_id = models.CharField(_("对象编号"), max_length=40)
+    object_repr = models.CharField(_("对象"), max_length=200)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        db_constraint=False,
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        db_constraint=False,
+    )
+    changes = models.JSONField(_("变更"), default=dict, help_text=_("字段: [修改前, 修改后]"))
+    reason = models.CharField(_("原因"), max_length=300, blank=True)
+    batch = models.UUIDField(_("批次"), null=True, blank=True, help_text=_("同一次批量操作的记录共享一个批次号"))
+
+    class Meta:
+        verbose_name = _("操作记录")
+        verbose_name_plural = _("操作记录")
+        ordering = ["-at", "-id"]
+        indexes = [
+            # the household timeline: newest first for one household
+            models.Index(fields=["household", "-at"], name="audit_household_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("操作记录只能新增，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("操作记录不能删除。")

@@ -1,0 +1,449 @@
+"""State changes of the campaign and the registry.
+
+Each function is atomic, writes its audit record in the same transaction and
+raises `DomainError` (a Chinese message for the user) when a rule forbids it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import audit
+from .idnumber import IdNumberError, parse_id
+from .models import AuditEvent, Campaign, Household, Member, Phase
+
+HOUSEHOLD_FIELDS = [
+    "village",
+    "group",
+    "address",
+    "hukou_type",
+    "phone",
+    "bank_name",
+    "bank_account",
+    "dibao_status",
+    "dibao_class",
+    "covered_persons",
+    "monthly_amount",
+    "dibao_since",
+    "is_tekun",
+    "poverty_status",
+    "is_edge",
+    "is_other_hardship",
+]
+MEMBER_FIELDS = [
+    "name",
+    "id_number",
+    "relationship",
+    "ethnicity",
+    "marital_status",
+    "education",
+    "is_student",
+    "health",
+    "disability_type",
+    "disability_grade",
+    "disability_certificate",
+    "work_ability",
+    "employment",
+    "work_place",
+    "is_public_payroll",
+    "is_cadre_relative",
+]
+CAMPAIGN_FIELDS = [
+    "name",
+    "document_number",
+    "current_phase",
+    "village_report_deadline",
+    "county_report_deadline",
+    "village_ratio",
+    "town_ratio",
+    "county_ratio",
+    "urban_standard",
+    "rural_standard",
+    "standards_note",
+    "edge_multiplier",
+    "asset_multiplier",
+    "asset_multiplier_severe",
+    "purchase_lookback_years",
+    "minimum_amount",
+]
+
+
+class DomainError(Exception):
+    """A rule of the campaign forbids the change; the message is shown to the user."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _assign(obj, data: dict[str, Any], fields: list[str]) -> None:
+    for name in fields:
+        if name in data:
+            setattr(obj, name, data[name])
+
+
+def _check_household(household: Household) -> None:
+    if household.group_id and household.group.village_id != household.village_id:
+        raise DomainError("所选村民小组不属于该村（社区）。", field="group")
+    if household.dibao_status == Household.DibaoStatus.ACTIVE and household.covered_persons < 1:
+        raise DomainError("在保家庭的保障人数至少为1。", field="covered_persons")
+
+
+def _prepare_member(member: Member) -> None:
+    try:
+        member.derive_from_id()
+    except IdNumberError as exc:
+        raise DomainError(str(exc), field="id_number") from exc
+    if member.is_live:
+        clash = Member.objects.filter(id_number=member.id_number, status=Member.Status.PRESENT)
+        if member.pk:
+            clash = clash.exclude(pk=member.pk)
+        other = clash.select_related("household__village").first()
+        if other:
+            raise DomainError(
+                f"身份证号已登记在{other.household.village.name}{other.name}的家庭中，一人只能属于一户。",
+                field="id_number",
+            )
+
+
+def _save_member(member: Member) -> None:
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:
+        # A concurrent save won the race for the same ID number or head.
+        raise DomainError("该身份证号或户主已被登记，请刷新后重试。", field="id_number") from exc
+
+
+@transaction.atomic
+def create_household(*, actor, data: dict[str, Any], head: dict[str, Any], reason: str = "") -> Household:
+    """Register a household with its head.
+
+    1. Build and check the household; 2. derive and check the head's ID;
+    3. save both; 4. record two audit events.
+    """
+    household = Household()
+    _assign(household, data, HOUSEHOLD_FIELDS)
+    _check_household(household)
+    household.save()
+    member = Member(household=household, relationship=Member.Relationship.HEAD)
+    _assign(member, {**head, "relationship": Member.Relationship.HEAD}, MEMBER_FIELDS)
+    _prepare_member(member)
+    _save_member(member)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=household,
+        after=audit.snapshot(household),
+        household=household,
+        reason=reason,
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=member,
+        after=audit.snapshot(member),
+        household=household,
+        reason=reason,
+    )
+    return household
+
+
+@transaction.atomic
+def update_household(household: Household, *, actor, data: dict[str, Any], reason: str = "") -> Household:
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    before = audit.snapshot(household)
+    _assign(household, data, HOUSEHOLD_FIELDS)
+    _check_household(household)
+    household.updated_at = timezone.now()
+    household.save()
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=household,
+        before=before,
+        after=audit.snapshot(household),
+        household=household,
+        reason=reason,
+    )
+    return household
+
+
+@transaction.atomic
+def add_member(household: Household, *, actor, data: dict[str, Any], joined_on: dt.date, reason: str) -> Member:
+    """A new member (birth, marriage in, moving in), with the date and reason kept in history."""
+    if not reason.strip():
+        raise DomainError("请填写新增成员的原因。", field="reason")
+    if joined_on > timezone.localdate():
+        raise DomainError("变动日期不能晚于今天。", field="joined_on")
+    if data.get("relationship") == Member.Relationship.HEAD and household.head() is not None:
+        raise DomainError("该户已有户主；如需更换户主，请先修改原户主的关系。", field="relationship")
+    member = Member(household=household)
+    _assign(member, data, MEMBER_FIELDS)
+    _prepare_member(member)
+    _save_member(member)
+    after = audit.snapshot(member)
+    after["status_changed_on"] = str(joined_on)
+    audit.record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=member, after=after, household=household, reason=reason
+    )
+    return member
+
+
+@transaction.atomic
+def update_member(member: Member, *, actor, data: dict[str, Any], reason: str = "") -> Member:
+    member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
+    if not member.is_live:
+        raise DomainError("该成员已不在户，不能修改其信息。")
+    before = audit.snapshot(member)
+    new_relationship = data.get("relationship", member.relationship)
+    if new_relationship == Member.Relationship.HEAD and member.relationship != Member.Relationship.HEAD:
+        current = member.household.head()
+        if current is not None:
+            raise DomainError(f"该户户主是{current.name}；请先修改原户主的关系。", field="relationship")
+    _assign(member, data, MEMBER_FIELDS)
+    _prepare_member(member)
+    _save_member(member)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=member,
+        before=before,
+        after=audit.snapshot(member),
+        household=member.household,
+        reason=reason,
+    )
+    return member
+
+
+@transaction.atomic
+def change_member_status(
+    member: Member, *, actor, status: str, on: dt.date, reason: str, new_head: Member | None = None
+) -> Member:
+    """A member leaves the household: moved out, died or married out.
+
+    1. Check the date and reason; 2. if the head leaves while others stay, the
+    chosen new head takes over; 3. record the change in the history.
+    """
+    member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
+    if not member.is_live:
+        raise DomainError("该成员已不在户。")
+    if status not in {Member.Status.MOVED_OUT, Member.Status.DIED, Member.Status.MARRIED_OUT}:
+        raise DomainError("请选择变动类型。", field="status")
+    if not reason.strip():
+        raise DomainError("请填写变动原因。", field="reason")
+    if on > timezone.localdate():
+        raise DomainError("变动日期不能晚于今天。", field="on")
+    if on < member.birth_date:
+        raise DomainError("变动日期不能早于出生日期。", field="on")
+    household = member.household
+    others = [m for m in household.members.all() if m.is_live and m.pk != member.pk]
+    head_leaves = member.relationship == Member.Relationship.HEAD and others
+    if head_leaves and (new_head is None or new_head.pk not in {m.pk for m in others}):
+        raise DomainError("户主变动后，请从在户成员中指定新户主。", field="new_head")
+    before = audit.snapshot(member)
+    member.status = status
+    member.status_changed_on = on
+    member.status_reason = reason
+    member.save()
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.STATUS,
+        obj=member,
+        before=before,
+        after=audit.snapshot(member),
+        household=household,
+        reason=reason,
+    )
+    if member.relationship == Member.Relationship.HEAD and others:
+        head_before = audit.snapshot(new_head)
+        new_head.relationship = Member.Relationship.HEAD
+        new_head.save(update_fields=["relationship"])
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            obj=new_head,
+            before=head_before,
+            after=audit.snapshot(new_head),
+            household=household,
+            reason=f"原户主{member.name}{reason}",
+        )
+    return member
+
+
+@transaction.atomic
+def reveal_id_numbers(household: Household, *, actor) -> None:
+    """Viewing full ID numbers is itself a recorded event."""
+    audit.record(
+        actor=actor, action=AuditEvent.Action.VIEW_ID, obj=household, household=household, reason="查看完整身份证号"
+    )
+
+
+@transaction.atomic
+def update_campaign(campaign: Campaign, *, actor, data: dict[str, Any], reason: str = "") -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    before = audit.snapshot(campaign)
+    _assign(campaign, data, CAMPAIGN_FIELDS)
+    if campaign.village_report_deadline > campaign.county_report_deadline:
+        raise DomainError("村级上报截止日不能晚于报县截止日。", field="village_report_deadline")
+    campaign.save()
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=campaign,
+        before=before,
+        after=audit.snapshot(campaign),
+        campaign=campaign,
+        reason=reason,
+    )
+    return campaign
+
+
+@transaction.atomic
+def update_phases(campaign: Campaign, *, actor, dates: dict[int, tuple[dt.date, dt.date]]) -> None:
+    """Change phase dates together so that the sequence stays in order."""
+    phases = list(Phase.objects.select_for_update().filter(campaign=campaign).order_by("number"))
+    previous_end = None
+    for phase in phases:
+        start, end = dates.get(phase.number, (phase.starts_on, phase.ends_on))
+        if start > end:
+            raise DomainError(f"{phase.name}的开始日期晚于结束日期。")
+        if previous_end and start < previous_end:
+            raise DomainError(f"{phase.name}不能早于上一阶段结束前开始。")
+        previous_end = end
+        before = audit.snapshot(phase)
+        phase.starts_on, phase.ends_on = start, end
+        phase.save()
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.UPDATE,
+            obj=phase,
+            before=before,
+            after=audit.snapshot(phase),
+            campaign=campaign,
+        )
+
+
+def check_id(raw: str) -> str:
+    """Normalise an ID for a form, as a DomainError on the field."""
+    try:
+        return parse_id(raw).number
+    except IdNumberError as exc:
+        raise DomainError(str(exc), field="id_number") from exc
+
+
+@transaction.atomic
+def import_roll(check, *, actor, filename: str) -> dict[str, int]:
+    """Save a checked roll: households matched by the head's ID, members by ID.
+
+    1. Refuse a check with errors; 2. per household, create it or update the
+    changed fields; 3. per member, create or update; 4. every change is an audit
+    event sharing one batch id. Unchanged rows write nothing, so importing the
+    same file twice changes nothing the second time.
+    """
+    import uuid
+
+    if not check.ok:
+        raise DomainError("文件中有错误，未导入任何数据。")
+    batch = uuid.uuid4()
+    reason = f"导入花名册：{filename}"[:300]
+    counts = {"households_created": 0, "households_updated": 0, "members_created": 0, "members_updated": 0}
+    ids = [m.data["id_number"] for p in check.households for m in p.members]
+    existing = {
+        m.id_number: m
+        for m in Member.objects.select_for_update().filter(id_number__in=ids, status=Member.Status.PRESENT)
+    }
+    events = []
+    try:
+        for plan in check.households:
+            head = existing.get(plan.head_id)
+            if head is None:
+                household = Household()
+                _assign(household, plan.data, HOUSEHOLD_FIELDS)
+                household.save()
+                counts["households_created"] += 1
+                events.append(
+                    audit.record(
+                        actor=actor,
+                        action=AuditEvent.Action.CREATE,
+                        obj=household,
+                        after=audit.snapshot(household),
+                        household=household,
+                        reason=reason,
+                        batch=batch,
+                        save=False,
+                    )
+                )
+            else:
+                household = head.household
+                before = audit.snapshot(household)
+                _assign(household, plan.data, HOUSEHOLD_FIELDS)
+                event = audit.record(
+                    actor=actor,
+                    action=AuditEvent.Action.UPDATE,
+                    obj=household,
+                    before=before,
+                    after=audit.snapshot(household),
+                    household=household,
+                    reason=reason,
+                    batch=batch,
+                    save=False,
+                )
+                if event:
+                    household.updated_at = timezone.now()
+                    household.save()
+                    counts["households_updated"] += 1
+                    events.append(event)
+            # Heads first, so that a changed head never meets the old one.
+            for planned in sorted(plan.members, key=lambda p: p.data["relationship"] != Member.Relationship.HEAD):
+                member = existing.get(planned.data["id_number"])
+                if member is None:
+                    member = Member(household=household)
+                    _assign(member, planned.data, MEMBER_FIELDS)
+                    member.derive_from_id()
+                    member.save()
+                    counts["members_created"] += 1
+                    events.append(
+                        audit.record(
+                            actor=actor,
+                            action=AuditEvent.Action.CREATE,
+                            obj=member,
+                            after=audit.snapshot(member),
+                            household=household,
+                            reason=reason,
+                            batch=batch,
+                            save=False,
+                        )
+                    )
+                    continue
+                before = audit.snapshot(member)
+                _assign(member, planned.data, MEMBER_FIELDS)
+                event = audit.record(
+                    actor=actor,
+                    action=AuditEvent.Action.UPDATE,
+                    obj=member,
+                    before=before,
+                    after=audit.snapshot(member),
+                    household=household,
+                    reason=reason,
+                    batch=batch,
+                    save=False,
+                )
+                if event:
+                    member.save()
+                    counts["members_updated"] += 1
+                    events.append(event)
+            if (
+                household.members.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD).count()
+                != 1
+            ):
+                raise DomainError(f"第{plan.rows[0]}行所在的户导入后户主不唯一，请核对“与户主关系”。")
+    except IntegrityError as exc:
+        raise DomainError("导入时发现身份证号或户主冲突，未导入任何数据。") from exc
+    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    return counts

@@ -1,0 +1,353 @@
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dibao import permissions
+
+from . import services
+from .access import get_current_campaign, get_household_for_user, get_member_for_user
+from .audit import display_changes
+from .forms import (
+    CampaignForm,
+    HeadForm,
+    HouseholdFilterForm,
+    HouseholdForm,
+    MemberForm,
+    MemberStatusForm,
+    NewMemberForm,
+    PhaseDatesForm,
+    apply_domain_error,
+)
+from .importer import ImportFileError, build_template, check_rows, read_workbook
+from .models import AuditEvent, Household, Member, Village
+
+PAGE_SIZE = 30
+ID_SUFFIX = re.compile(r"^[0-9]{1,17}[0-9X]?$")
+
+
+def visible_villages(user):
+    scope = permissions.village_scope(user)
+    qs = Village.objects.all()
+    return qs if scope is None else qs.filter(id__in=scope)
+
+
+@require_GET
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        return JsonResponse({"status": "database unreachable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+@login_required
+def home(request):
+    campaign = get_current_campaign(request)
+    villages = visible_villages(request.user).annotate(
+        dibao=Count("households", filter=Q(households__dibao_status=Household.DibaoStatus.ACTIVE)),
+        others=Count("households", filter=~Q(households__dibao_status=Household.DibaoStatus.ACTIVE)),
+    )
+    return render(
+        request,
+        "cases/home.html",
+        {
+            "campaign": campaign,
+            "phases": campaign.phases.all(),
+            "villages": villages,
+        },
+    )
+
+
+def _search(qs, text: str):
+    text = text.strip().upper()
+    if not text:
+        return qs
+    if ID_SUFFIX.match(text):
+        matching = Member.objects.filter(id_number__endswith=text, status=Member.Status.PRESENT)
+    else:
+        matching = Member.objects.filter(name__contains=text.strip(), status=Member.Status.PRESENT)
+    return qs.filter(id__in=matching.values("household_id"))
+
+
+def household_queryset(user, params):
+    """The scoped, filtered household list used by the page (and later exports)."""
+    villages = visible_villages(user)
+    form = HouseholdFilterForm(params or None, villages=villages)
+    qs = Household.objects.visible_to(user)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["village"]:
+            qs = qs.filter(village=data["village"])
+        if data["category"]:
+            qs = qs.filter(Household.category_q(data["category"]))
+        if data["status"]:
+            qs = qs.filter(dibao_status=data["status"])
+        qs = _search(qs, data["q"])
+    return form, qs
+
+
+@login_required
+def household_list(request):
+    form, qs = household_queryset(request.user, request.GET)
+    live = Member.objects.filter(status=Member.Status.PRESENT).only(
+        "household_id", "name", "id_number", "relationship", "birth_date"
+    )
+    qs = qs.select_related("village", "group").prefetch_related(Prefetch("members", queryset=live)).order_by("-id")
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/household_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _timeline(household):
+    events = (
+        AuditEvent.objects.filter(household=household).select_related("actor__profile").order_by("-at", "-id")[:200]
+    )
+    return [(e, display_changes(e)) for e in events]
+
+
+def _detail(request, household, *, show_ids: bool):
+    prefetch_related_objects([household], "members")
+    members = list(household.members.all())
+    return render(
+        request,
+        "cases/household_detail.html",
+        {
+            "household": household,
+            "members": [m for m in members if m.is_live],
+            "former_members": [m for m in members if not m.is_live],
+            "timeline": _timeline(household),
+            "show_ids": show_ids,
+            "can_reveal": permissions.can_read_full_ids(request.user),
+        },
+    )
+
+
+@login_required
+@require_GET
+def household_detail(request, public_id):
+    household = get_household_for_user(request, public_id)
+    return _detail(request, household, show_ids=False)
+
+
+@login_required
+@require_POST
+def household_reveal_ids(request, public_id):
+    household = get_household_for_user(request, public_id)
+    permissions.require(permissions.can_read_full_ids(request.user))
+    services.reveal_id_numbers(household, actor=request.user)
+    return _detail(request, household, show_ids=True)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_create(request):
+    permissions.require(permissions.can_write_registry(request.user))
+    villages = visible_villages(request.user)
+    form = HouseholdForm(request.POST or None, villages=villages)
+    head_form = HeadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and head_form.is_valid():
+        try:
+            household = services.create_household(
+                actor=request.user,
+                data=form.cleaned_data,
+                head={
+                    "name": head_form.cleaned_data["head_name"],
+                    "id_number": head_form.cleaned_data["head_id_number"],
+                },
+            )
+        except services.DomainError as exc:
+            target = head_form if exc.field == "id_number" else form
+            if target is head_form:
+                head_form.add_error("head_id_number", exc.message)
+            else:
+                apply_domain_error(form, exc)
+        else:
+            messages.success(request, "已登记新家庭，请补充家庭成员。")
+            return redirect("household_detail", public_id=household.public_id)
+    return render(request, "cases/household_form.html", {"form": form, "head_form": head_form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def household_edit(request, public_id):
+    household = get_household_for_user(request, public_id, write=True)
+    form = HouseholdForm(request.POST or None, instance=household, villages=visible_villages(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_household(household, actor=request.user, data=form.cleaned_data)
+        except services.DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, "家庭信息已保存。")
+            return redirect("household_detail", public_id=household.public_id)
+    return render(request, "cases/household_form.html", {"form": form, "household": household})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_add(request, public_id):
+    household = get_household_for_user(request, public_id, write=True)
+    form = NewMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        joined_on, reason = data.pop("joined_on"), data.pop("reason")
+        try:
+            services.add_member(household, actor=request.user, data=data, joined_on=joined_on, reason=reason)
+        except services.DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, f"已新增成员{data['name']}。")
+            return redirect("household_detail", public_id=household.public_id)
+    return render(request, "cases/member_form.html", {"form": form, "household": household, "adding": True})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_edit(request, public_id):
+    member = get_member_for_user(request, public_id, write=True)
+    household = member.household
+    if not member.is_live:
+        messages.error(request, "该成员已不在户，不能修改。")
+        return redirect("household_detail", public_id=household.public_id)
+    form = MemberForm(request.POST or None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_member(member, actor=request.user, data=form.cleaned_data)
+        except services.DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, f"{member.name}的信息已保存。")
+            return redirect("household_detail", public_id=household.public_id)
+    return render(request, "cases/member_form.html", {"form": form, "household": household, "member": member})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_change(request, public_id):
+    member = get_member_for_user(request, public_id, write=True)
+    household = member.household
+    if not member.is_live:
+        messages.error(request, "该成员已不在户。")
+        return redirect("household_detail", public_id=household.public_id)
+    form = MemberStatusForm(request.POST or None, member=member)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.change_member_status(
+                member,
+                actor=request.user,
+                status=data["status"],
+                on=data["on"],
+                reason=data["reason"],
+                new_head=data.get("new_head"),
+            )
+        except services.DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, f"已记录{member.name}的变动。")
+            return redirect("household_detail", public_id=household.public_id)
+    return render(request, "cases/member_change.html", {"form": form, "household": household, "member": member})
+
+
+# --- campaign ------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def campaign_detail(request):
+    campaign = get_current_campaign(request)
+    work_groups = campaign.work_groups.prefetch_related("villages", "members")
+    return render(
+        request,
+        "cases/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "phases": campaign.phases.all(),
+            "leaders": campaign.leaders.all(),
+            "work_groups": work_groups,
+            "history": AuditEvent.objects.filter(campaign=campaign).select_related("actor__profile")[:50],
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_edit(request):
+    campaign = get_current_campaign(request, write=True)
+    form = CampaignForm(request.POST or None, instance=campaign)
+    phase_form = PhaseDatesForm(request.POST or None, phases=campaign.phases.all())
+    if request.method == "POST" and form.is_valid() and phase_form.is_valid():
+        try:
+            services.update_campaign(
+                campaign, actor=request.user, data=form.cleaned_data, reason=form.cleaned_data.get("reason", "")
+            )
+            services.update_phases(campaign, actor=request.user, dates=phase_form.dates())
+        except services.DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, "行动设置已保存。")
+            return redirect("campaign_detail")
+    return render(request, "cases/campaign_form.html", {"form": form, "phase_form": phase_form})
+
+
+# --- import --------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def import_template(request):
+    permissions.require(permissions.can_edit_campaign(request.user))
+    response = HttpResponse(
+        build_template(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = (
+        "attachment; filename*=UTF-8''%E4%BD%8E%E4%BF%9D%E8%8A%B1%E5%90%8D%E5%86%8C%E6%A8%A1%E6%9D%BF.xlsx"
+    )
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_roll(request):
+    permissions.require(permissions.can_edit_campaign(request.user))
+    campaign = get_current_campaign(request)
+    context = {}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["file_error"] = "请选择要导入的 .xlsx 文件。"
+        else:
+            try:
+                rows = read_workbook(upload)
+            except ImportFileError as exc:
+                context["file_error"] = str(exc)
+            else:
+                check = check_rows(rows, town=campaign.town)
+                context["check"] = check
+                if check.ok:
+                    try:
+                        context["counts"] = services.import_roll(check, actor=request.user, filename=upload.name)
+                    except services.DomainError as exc:
+                        context["file_error"] = exc.message
+        status = 400 if context.get("file_error") or (context.get("check") and not context["check"].ok) else 200
+        return render(request, "cases/import.html", context, status=status)
+    return render(request, "cases/import.html", context)

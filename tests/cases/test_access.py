@@ -1,0 +1,126 @@
+"""Every URL against every persona: own area allowed, another village 404,
+read-only roles 403 on writes, anonymous visitors sent to the login page."""
+
+import pytest
+from django.urls import reverse
+
+from cases.models import Household
+
+PERSONAS = ["cadre_a", "cadre_b", "group_leader_a", "town_office", "leadership", "county_officer", "admin_user"]
+READ_ALL = {"town_office", "leadership", "county_officer", "admin_user"}
+WRITE_REGISTRY = {"cadre_a", "cadre_b", "town_office", "admin_user"}
+WRITE_CAMPAIGN = {"town_office", "admin_user"}
+
+
+def _urls(household, member):
+    h, m = household.public_id, member.public_id
+    return {
+        # name: (url, kind) — kind says who may: read_a, write_a, read, write_registry, write_campaign
+        "home": (reverse("home"), "read"),
+        "household_list": (reverse("household_list"), "read"),
+        "campaign_detail": (reverse("campaign_detail"), "read"),
+        "household_detail": (reverse("household_detail", args=[h]), "read_a"),
+        "household_edit": (reverse("household_edit", args=[h]), "write_a"),
+        "member_add": (reverse("member_add", args=[h]), "write_a"),
+        "member_edit": (reverse("member_edit", args=[m]), "write_a"),
+        "member_change": (reverse("member_change", args=[m]), "write_a"),
+        "household_create": (reverse("household_create"), "write_registry"),
+        "campaign_edit": (reverse("campaign_edit"), "write_campaign"),
+        "import_roll": (reverse("import_roll"), "write_campaign"),
+        "import_template": (reverse("import_template"), "write_campaign"),
+    }
+
+
+def _expected(persona, kind):
+    sees_a = persona in READ_ALL or persona in {"cadre_a", "group_leader_a"}
+    if kind == "read":
+        return 200
+    if kind == "read_a":
+        return 200 if sees_a else 404
+    if kind == "write_a":
+        if not sees_a:
+            return 404
+        return 200 if persona in WRITE_REGISTRY else 403
+    if kind == "write_registry":
+        return 200 if persona in WRITE_REGISTRY else 403
+    if kind == "write_campaign":
+        return 200 if persona in WRITE_CAMPAIGN else 403
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_it_answers_every_url_by_role_and_area(persona, request, client, household_a):
+    user = request.getfixturevalue(persona)
+    client.force_login(user)
+    member = household_a.head()
+    for name, (url, kind) in _urls(household_a, member).items():
+        response = client.get(url)
+        assert response.status_code == _expected(persona, kind), (persona, name, response.status_code)
+
+
+@pytest.mark.parametrize("persona", ["leadership", "county_officer", "group_leader_a"])
+def test_it_refuses_every_write_by_a_read_only_role_and_changes_nothing(persona, request, client, household_a):
+    client.force_login(request.getfixturevalue(persona))
+    member = household_a.head()
+    before = (Household.objects.count(), member.name, household_a.address)
+    posts = [
+        reverse("household_edit", args=[household_a.public_id]),
+        reverse("member_add", args=[household_a.public_id]),
+        reverse("member_edit", args=[member.public_id]),
+        reverse("member_change", args=[member.public_id]),
+        reverse("household_create"),
+        reverse("campaign_edit"),
+        reverse("import_roll"),
+    ]
+    for url in posts:
+        response = client.post(url, {"name": "改名", "address": "新地址", "status": "died", "reason": "x"})
+        assert response.status_code == 403, url
+    household_a.refresh_from_db()
+    member.refresh_from_db()
+    assert (Household.objects.count(), member.name, household_a.address) == before
+
+
+def test_it_gives_another_village_cadre_404_on_posts_too(client, cadre_b, household_a):
+    client.force_login(cadre_b)
+    member = household_a.head()
+    response = client.post(reverse("member_edit", args=[member.public_id]), {"name": "改名"})
+    assert response.status_code == 404
+    member.refresh_from_db()
+    assert member.name == "张建国"
+
+
+def test_it_sends_anonymous_visitors_to_login(client, household_a):
+    member = household_a.head()
+    for url, _kind in _urls(household_a, member).values():
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("login")), url
+    response = client.post(reverse("household_reveal_ids", args=[household_a.public_id]))
+    assert response.status_code == 302
+
+
+def test_it_lists_only_the_cadres_own_village(client, cadre_a, household_a, household_b):
+    client.force_login(cadre_a)
+    page = client.get(reverse("household_list")).content.decode()
+    assert "张建国" in page
+    assert "王德华" not in page
+    # asking for the other village by code does not widen the scope
+    page = client.get(reverse("household_list"), {"village": household_b.village.code}).content.decode()
+    assert "王德华" not in page
+
+
+def test_it_lists_the_work_groups_villages_only(client, group_leader_a, household_a, household_b):
+    client.force_login(group_leader_a)
+    page = client.get(reverse("household_list")).content.decode()
+    assert "张建国" in page and "王德华" not in page
+
+
+def test_it_lists_the_whole_town_for_the_town_office(client, town_office, household_a, household_b):
+    client.force_login(town_office)
+    page = client.get(reverse("household_list")).content.decode()
+    assert "张建国" in page and "王德华" in page
+
+
+def test_it_answers_404_for_a_malformed_identifier(client, town_office):
+    client.force_login(town_office)
+    assert client.get("/households/not-a-uuid/").status_code == 404

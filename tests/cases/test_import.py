@@ -1,0 +1,199 @@
+import datetime as dt
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from cases.importer import HEADERS
+from cases.models import AuditEvent, Household, Member
+from tests.conftest import new_id
+
+
+def _row(**values):
+    row = dict.fromkeys(HEADERS, None)
+    row.update(values)
+    return row
+
+
+def _family(village="湖滨村", head_name="赵德明", *, head_id=None, spouse_id=None, amount="505"):
+    head_id = head_id or new_id(dt.date(1950, 1, 1), "M")
+    spouse_id = spouse_id or new_id(dt.date(1953, 1, 1), "F")
+    return [
+        _row(
+            **{
+                "村（社区）": village,
+                "村民小组": "第3组",
+                "户主身份证号": head_id,
+                "姓名": head_name,
+                "身份证号": head_id,
+                "与户主关系": "户主",
+                "户籍类型": "农村",
+                "低保状态": "在保",
+                "保障人数": 2,
+                "月保障金额（元）": amount,
+                "特困供养": "否",
+                "建档立卡": "未脱贫",
+                "健康状况": "患有大病",
+            }
+        ),
+        _row(
+            **{
+                "户主身份证号": head_id,
+                "姓名": "钱玉珍",
+                "身份证号": spouse_id,
+                "与户主关系": "配偶",
+                "健康状况": "残疾",
+                "残疾类别": "肢体",
+                "残疾等级": "二级",
+            }
+        ),
+    ]
+
+
+def _xlsx(rows, *, template=None) -> SimpleUploadedFile:
+    if template is not None:
+        wb = load_workbook(io.BytesIO(template))
+        ws = wb["低保花名册"]
+    else:
+        wb = Workbook()
+        ws = wb.active
+        ws.append(HEADERS)
+    for row in rows:
+        ws.append([row[h] for h in HEADERS])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return SimpleUploadedFile(
+        "花名册.xlsx",
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def _upload(client, upload):
+    return client.post(reverse("import_roll"), {"file": upload})
+
+
+@pytest.fixture
+def office(client, town_office):
+    client.force_login(town_office)
+    return client
+
+
+def test_template_round_trip(office):
+    response = office.get(reverse("import_template"))
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    template = response.content
+    sheet = load_workbook(io.BytesIO(template))["低保花名册"]
+    assert [c.value for c in sheet[1]] == HEADERS
+    assert sheet["E2"].number_format == "@"  # ID columns are text
+    rows = _family() + _family(head_name="孙长林", village="江岸村")
+    response = _upload(office, _xlsx(rows, template=template))
+    assert response.status_code == 200, response.content.decode()
+    assert "新增2户" in response.content.decode()
+    household = Household.objects.get(members__name="赵德明")
+    assert household.village.name == "湖滨村" and household.group.name == "第3组"
+    assert household.poverty_status == "not_lifted" and household.monthly_amount == 505
+    spouse = household.members.get(name="钱玉珍")
+    assert (spouse.disability_type, spouse.disability_grade, spouse.sex) == ("limb", 2, "F")
+    assert AuditEvent.objects.filter(model="cases.Member", action="create").count() == 4
+    assert len(set(AuditEvent.objects.filter(action="create").values_list("batch", flat=True))) == 1
+
+
+def test_reimporting_the_same_file_changes_nothing(office):
+    rows = _family()
+    _upload(office, _xlsx(rows))
+    events = AuditEvent.objects.count()
+    response = _upload(office, _xlsx(rows))
+    assert "新增0户、更新0户；新增成员0人、更新成员0人" in response.content.decode()
+    assert Household.objects.count() == 1 and Member.objects.count() == 2
+    assert AuditEvent.objects.count() == events
+
+
+def test_reimport_with_a_changed_amount_updates_only_that(office):
+    head_id, spouse_id = new_id(), new_id(sex="F")
+    _upload(office, _xlsx(_family(head_id=head_id, spouse_id=spouse_id)))
+    response = _upload(office, _xlsx(_family(head_id=head_id, spouse_id=spouse_id, amount="600")))
+    assert "更新1户" in response.content.decode()
+    event = AuditEvent.objects.filter(action="update").get()
+    assert event.changes == {"monthly_amount": ["505.00", "600.00"]}
+
+
+def test_bad_rows_get_a_per_row_report_and_nothing_is_saved(office, household_b):
+    good = _family()
+    bad_check = _family(head_name="坏校验")
+    bad_check[1]["身份证号"] = bad_check[1]["身份证号"][:17] + ("0" if bad_check[1]["身份证号"][17] != "0" else "1")
+    as_number = _family(head_name="数字")
+    as_number[1]["身份证号"] = 3.40225e17
+    as_text_number = _family(head_name="科学计数")
+    as_text_number[1]["身份证号"] = "3.40225E+17"
+    unknown = _family(village="不存在村", head_name="未知村")
+    duplicate = _family(head_name="重复")
+    duplicate[1]["身份证号"] = good[1]["身份证号"]
+    registered = _family(head_name="已登记")
+    registered[1]["身份证号"] = household_b.head().id_number
+    no_head = _family(head_name="无户主")[1:]
+    full_width = _family(head_name="全角")
+    full_width[1]["身份证号"] = full_width[1]["身份证号"].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    rows = good + bad_check + as_number + as_text_number + unknown + duplicate + registered + no_head + full_width
+    before = (Household.objects.count(), Member.objects.count(), AuditEvent.objects.count())
+    response = _upload(office, _xlsx(rows))
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "未导入任何数据" in page
+    for row, text in [
+        (5, "校验位不正确"),
+        (7, "被存成了数字"),
+        (9, "数字格式（精度已丢失）"),
+        (10, "未知的村（社区）“不存在村”"),
+        (13, "与第3行的身份证号重复"),
+        (15, "已登记在江岸村王德华所在的另一户中"),
+        (16, "没有户主行"),
+    ]:
+        assert f"<td>第{row}行</td>" in page, row
+        assert text in page, text
+    assert "含全角字符，已转换为半角" in page
+    assert (Household.objects.count(), Member.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_a_non_xlsx_file_gets_a_clear_error(office):
+    upload = SimpleUploadedFile("花名册.csv", "村,姓名\n".encode(), content_type="text/csv")
+    response = _upload(office, upload)
+    assert response.status_code == 400
+    assert "只能导入 .xlsx" in response.content.decode()
+
+
+def test_a_file_named_xlsx_that_is_not_one_gets_a_clear_error(office):
+    response = _upload(office, SimpleUploadedFile("花名册.xlsx", b"not a zip at all"))
+    assert response.status_code == 400
+    assert "不是有效的 .xlsx 文件" in response.content.decode()
+
+
+def test_a_truncated_xlsx_gets_a_clear_error(office):
+    content = _xlsx(_family()).read()
+    response = _upload(office, SimpleUploadedFile("花名册.xlsx", content[: len(content) // 2]))
+    assert response.status_code == 400
+    assert "文件" in response.content.decode() and "损坏" in response.content.decode()
+    assert not Household.objects.exists()
+
+
+def test_an_oversized_file_is_refused(office, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    response = _upload(office, _xlsx(_family() * 1))
+    assert response.status_code == 400
+    assert "文件太大" in response.content.decode()
+
+
+def test_a_file_without_the_required_columns_is_refused(office):
+    wb = Workbook()
+    wb.active.append(["姓名", "电话"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = _upload(office, SimpleUploadedFile("x.xlsx", buffer.getvalue()))
+    assert "缺少必填列" in response.content.decode()
+
+
+def test_no_file_gets_a_message(office):
+    response = office.post(reverse("import_roll"), {})
+    assert "请选择要导入的 .xlsx 文件" in response.content.decode()
