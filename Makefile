@@ -43,7 +43,7 @@ test: deps-test lint
 	scripts/with_postgres.sh scripts/run_tests.sh
 
 bench: deps-test
-	scripts/with_postgres.sh $(PY) manage.py bench
+	scripts/with_postgres.sh scripts/bench.sh
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3

@@ -11,12 +11,15 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from .idnumber import mask_id
 from .models import AuditEvent
 
 # Values that appear in timelines masked, like everywhere else on staff screens.
+# Internal links that the household page already shows.
+HIDDEN_FIELDS = {"household", "campaign"}
 SENSITIVE_FIELDS = {"id_number": mask_id, "bank_account": lambda v: mask_id(v) if v else v}
 
 
@@ -40,7 +43,11 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
             related = getattr(obj, field.name)
             data[field.name] = str(related) if related is not None else None
         else:
-            data[field.name] = _plain(getattr(obj, field.attname))
+            value = getattr(obj, field.attname)
+            if isinstance(field, models.DecimalField) and isinstance(value, Decimal):
+                # 530 from a form and 530.00 from the database are the same amount.
+                value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+            data[field.name] = _plain(value)
     return data
 
 
@@ -93,11 +100,15 @@ def display_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:
         model = None
     rows = []
     for name, (before, after) in event.changes.items():
+        if name in HIDDEN_FIELDS or (before in (None, "") and after in (None, "")):
+            continue
         label, show = name, (lambda v: v)
         if model is not None:
             try:
                 field = model._meta.get_field(name)
-            except Exception:
+            except FieldDoesNotExist:  # a label written as is, or a field removed since
+                field = None
+            if field is not None and not field.concrete:
                 field = None
             if field is not None:
                 label = str(field.verbose_name)
@@ -108,6 +119,7 @@ def display_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:
                     show = lambda v: {True: "是", False: "否"}.get(v, v)  # noqa: E731
         mask = SENSITIVE_FIELDS.get(name)
         if mask:
-            before, after = mask(before or ""), mask(after or "")
+            before = mask(before) if before else before
+            after = mask(after) if after else after
         rows.append((label, show(before), show(after)))
     return rows

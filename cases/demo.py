@@ -315,7 +315,7 @@ def _generate_batch(campaign, rng, people, villages, groups, existing, count, *,
                 household=h,
                 campaign=campaign,
                 reason="生成演示数据",
-                changes={"members": [None, len(family)]},
+                changes={"成员人数": [None, len(family)]},
             )
             for h, family in zip(households, member_lists, strict=True)
         ]
@@ -354,6 +354,7 @@ def _family(rng, people: _People, size: int, existing: set[str]) -> list[Member]
                 else None,
             ),
             id_number=number,
+            id_reversed=number[::-1],
             relationship=rel,
             sex=sex,
             birth_date=birth,

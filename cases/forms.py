@@ -25,6 +25,8 @@ class HouseholdForm(forms.ModelForm):
     def __init__(self, *args, villages, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = villages
+        for name, field in self.fields.items():
+            field.widget.attrs["class"] = "form-control" if name == "q" else "form-select"
         if villages.count() == 1:
             self.fields["village"].initial = villages.first()
         self.fields["group"].queryset = VillagerGroup.objects.filter(village__in=villages).select_related("village")
@@ -166,3 +168,5 @@ class HouseholdFilterForm(forms.Form):
     def __init__(self, *args, villages, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = villages
+        for name, field in self.fields.items():
+            field.widget.attrs["class"] = "form-control" if name == "q" else "form-select"

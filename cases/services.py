@@ -7,13 +7,14 @@ raises `DomainError` (a Chinese message for the user) when a rule forbids it.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import audit
-from .idnumber import IdNumberError, parse_id
+from .idnumber import IdNumberError
 from .models import AuditEvent, Campaign, Household, Member, Phase
 
 HOUSEHOLD_FIELDS = [
@@ -285,7 +286,19 @@ def reveal_id_numbers(household: Household, *, actor) -> None:
 
 
 @transaction.atomic
-def update_campaign(campaign: Campaign, *, actor, data: dict[str, Any], reason: str = "") -> Campaign:
+def update_campaign(
+    campaign: Campaign,
+    *,
+    actor,
+    data: dict[str, Any],
+    phase_dates: dict[int, tuple[dt.date, dt.date]] | None = None,
+    reason: str = "",
+) -> Campaign:
+    """Change the campaign's settings and phase dates together, or not at all.
+
+    1. Apply and check the settings; 2. apply the phase dates in order, each
+    starting no earlier than the previous one ends; 3. record every change.
+    """
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     before = audit.snapshot(campaign)
     _assign(campaign, data, CAMPAIGN_FIELDS)
@@ -301,40 +314,27 @@ def update_campaign(campaign: Campaign, *, actor, data: dict[str, Any], reason: 
         campaign=campaign,
         reason=reason,
     )
-    return campaign
-
-
-@transaction.atomic
-def update_phases(campaign: Campaign, *, actor, dates: dict[int, tuple[dt.date, dt.date]]) -> None:
-    """Change phase dates together so that the sequence stays in order."""
-    phases = list(Phase.objects.select_for_update().filter(campaign=campaign).order_by("number"))
     previous_end = None
-    for phase in phases:
-        start, end = dates.get(phase.number, (phase.starts_on, phase.ends_on))
+    for phase in Phase.objects.select_for_update().filter(campaign=campaign).order_by("number"):
+        start, end = (phase_dates or {}).get(phase.number, (phase.starts_on, phase.ends_on))
         if start > end:
             raise DomainError(f"{phase.name}的开始日期晚于结束日期。")
         if previous_end and start < previous_end:
             raise DomainError(f"{phase.name}不能早于上一阶段结束前开始。")
         previous_end = end
-        before = audit.snapshot(phase)
+        phase_before = audit.snapshot(phase)
         phase.starts_on, phase.ends_on = start, end
         phase.save()
         audit.record(
             actor=actor,
             action=AuditEvent.Action.UPDATE,
             obj=phase,
-            before=before,
+            before=phase_before,
             after=audit.snapshot(phase),
             campaign=campaign,
+            reason=reason,
         )
-
-
-def check_id(raw: str) -> str:
-    """Normalise an ID for a form, as a DomainError on the field."""
-    try:
-        return parse_id(raw).number
-    except IdNumberError as exc:
-        raise DomainError(str(exc), field="id_number") from exc
+    return campaign
 
 
 @transaction.atomic
@@ -346,8 +346,6 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     event sharing one batch id. Unchanged rows write nothing, so importing the
     same file twice changes nothing the second time.
     """
-    import uuid
-
     if not check.ok:
         raise DomainError("文件中有错误，未导入任何数据。")
     batch = uuid.uuid4()

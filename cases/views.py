@@ -69,13 +69,17 @@ def home(request):
 
 
 def _search(qs, text: str):
+    """Name from its first characters, or ID number from its last digits (both indexed)."""
     text = text.strip().upper()
     if not text:
         return qs
-    if ID_SUFFIX.match(text):
-        matching = Member.objects.filter(id_number__endswith=text, status=Member.Status.PRESENT)
+    live = Member.objects.filter(status=Member.Status.PRESENT)
+    if len(text) == 18 and ID_SUFFIX.match(text):
+        matching = live.filter(id_number=text)
+    elif ID_SUFFIX.match(text):
+        matching = live.filter(id_reversed__startswith=text[::-1])
     else:
-        matching = Member.objects.filter(name__contains=text.strip(), status=Member.Status.PRESENT)
+        matching = live.filter(name__startswith=text)
     return qs.filter(id__in=matching.values("household_id"))
 
 
@@ -100,7 +104,7 @@ def household_queryset(user, params):
 def household_list(request):
     form, qs = household_queryset(request.user, request.GET)
     live = Member.objects.filter(status=Member.Status.PRESENT).only(
-        "household_id", "name", "id_number", "relationship", "birth_date"
+        "household_id", "name", "id_number", "relationship", "status", "birth_date"
     )
     qs = qs.select_related("village", "group").prefetch_related(Prefetch("members", queryset=live)).order_by("-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -298,9 +302,12 @@ def campaign_edit(request):
     if request.method == "POST" and form.is_valid() and phase_form.is_valid():
         try:
             services.update_campaign(
-                campaign, actor=request.user, data=form.cleaned_data, reason=form.cleaned_data.get("reason", "")
+                campaign,
+                actor=request.user,
+                data=form.cleaned_data,
+                phase_dates=phase_form.dates(),
+                reason=form.cleaned_data.get("reason", ""),
             )
-            services.update_phases(campaign, actor=request.user, dates=phase_form.dates())
         except services.DomainError as exc:
             apply_domain_error(form, exc)
         else:
