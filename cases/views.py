@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dibao import permissions
@@ -100,6 +102,40 @@ def household_queryset(user, params):
     return form, qs
 
 
+@dataclass(frozen=True)
+class HouseholdRow:
+    """What one line of the list shows, computed once instead of in the template."""
+
+    url: str
+    head_name: str
+    masked_id: str
+    place: str
+    size: int
+    summary: str
+    labels: list[str]
+
+
+def household_rows(households) -> list[HouseholdRow]:
+    detail = reverse("household_detail", args=["00000000-0000-0000-0000-000000000000"])
+    rows = []
+    for h in households:
+        live = h.live_members()
+        head = next((m for m in live if m.relationship == Member.Relationship.HEAD), None)
+        summary = f"保障{h.covered_persons}人 · 每月{h.monthly_amount}元" if h.is_dibao else ""
+        rows.append(
+            HouseholdRow(
+                url=detail.replace("00000000-0000-0000-0000-000000000000", str(h.public_id)),
+                head_name=head.name if head else "（无户主）",
+                masked_id=head.masked_id if head else "",
+                place=f"{h.village.name} {h.group.name}" if h.group else h.village.name,
+                size=len(live),
+                summary=summary,
+                labels=h.category_labels() or [h.get_dibao_status_display()],
+            )
+        )
+    return rows
+
+
 @login_required
 def household_list(request):
     form, qs = household_queryset(request.user, request.GET)
@@ -116,7 +152,9 @@ def household_list(request):
         {
             "form": form,
             "page": page,
+            "rows": household_rows(page),
             "query": query.urlencode(),
+            "several_villages": len(form.fields["village"].queryset) > 1,
         },
     )
 
