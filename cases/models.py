@@ -137,14 +137,14 @@ class Campaign(models.Model):
         validators=[MinValueValidator(1)],
     )
     asset_multiplier = models.DecimalField(
-        _("金融资产上限（标准的倍数）"),
+        _("人均金融资产上限（月标准的倍数）"),
         max_digits=5,
         decimal_places=1,
         default=Decimal("24"),
         validators=[MinValueValidator(0)],
     )
     asset_multiplier_severe = models.DecimalField(
-        _("重病重残户金融资产上限（标准的倍数）"),
+        _("重病重残户人均金融资产上限（月标准的倍数）"),
         max_digits=5,
         decimal_places=1,
         default=Decimal("48"),

@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.forms import DATE_INPUT
+from cases.models import Member
+from cases.validators import clean_id_number, not_in_future
+
+from .eligibility import COUNTED_INCOME, DEDUCTIONS, EXCLUDED_INCOME
+from .models import ScreeningEntry, Survey, SurveyHouse, SurveyMember, SurveySupporter, SurveyVehicle
+from .services import HEADER_FIELDS, MemberInput, SurveyInput
+
+AMOUNT = {
+    "required": False,
+    "min_value": Decimal("0"),
+    "max_digits": 12,
+    "decimal_places": 2,
+    "widget": forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": "0"}),
+}
+
+
+class SurveyHeaderForm(forms.ModelForm):
+    class Meta:
+        model = Survey
+        fields = HEADER_FIELDS
+        widgets = {
+            "visit_date": DATE_INPUT,
+            "flat_purchased_on": DATE_INPUT,
+            "major_build_on": DATE_INPUT,
+            "dibao_reason": forms.Textarea(attrs={"rows": 2}),
+            "findings": forms.Textarea(attrs={"rows": 2}),
+            "committee_opinion": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, survey: Survey, **kwargs):
+        super().__init__(*args, instance=survey, **kwargs)
+        self.fields["visit_date"].validators.append(not_in_future)
+        if survey.form == Survey.Form.B:
+            self.fields["dibao_reason"].widget = forms.HiddenInput()
+
+    def clean(self):
+        data = super().clean()
+        causes = [c for c in (data.get("main_cause"), data.get("second_cause"), data.get("third_cause")) if c]
+        if len(causes) != len(set(causes)):
+            self.add_error("second_cause", _("致困原因不能重复选择。"))
+        if (data.get("second_cause") or data.get("third_cause")) and not data.get("main_cause"):
+            self.add_error("main_cause", _("请先选择主要致困原因。"))
+        return data
+
+
+class MemberRowForm(forms.Form):
+    """One member of the household as found at the visit, with their 12-month income."""
+
+    member = forms.IntegerField(required=False, widget=forms.HiddenInput())
+    name = forms.CharField(label=_("姓名"), max_length=30, required=False)
+    id_number = forms.CharField(label=_("身份证号"), max_length=30, required=False)
+    relationship = forms.ChoiceField(label=_("与户主关系"), choices=Member.Relationship.choices)
+    presence = forms.ChoiceField(label=_("核实情况"), choices=SurveyMember.Presence.choices)
+    change_date = forms.DateField(label=_("变动日期"), required=False, widget=DATE_INPUT, validators=[not_in_future])
+    change_reason = forms.CharField(label=_("变动说明"), max_length=200, required=False)
+    co_resident = forms.BooleanField(label=_("共同生活（计入家庭人口）"), required=False, initial=True)
+    left_out_reason = forms.ChoiceField(label=_("不计入原因"), choices=SurveyMember.LeftOut.choices, required=False)
+
+    income_fields = [f"inc_{c}" for c in {**COUNTED_INCOME, **EXCLUDED_INCOME}]
+
+    def __init__(self, *args, registered: dict[int, Member], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.registered = registered
+        for category, label in COUNTED_INCOME.items():
+            self.fields[f"inc_{category}"] = forms.DecimalField(label=label, **AMOUNT)
+        for category, label in EXCLUDED_INCOME.items():
+            self.fields[f"inc_{category}"] = forms.DecimalField(label=f"{label}（不计入）", **AMOUNT)
+
+    @property
+    def registered_member(self) -> Member | None:
+        value = self.initial.get("member") or (self.data.get(self.add_prefix("member")) if self.is_bound else None)
+        try:
+            return self.registered.get(int(value)) if value else None
+        except (TypeError, ValueError):
+            return None
+
+    def clean(self):
+        data = super().clean()
+        member_id = data.get("member")
+        if member_id:
+            member = self.registered.get(member_id)
+            if member is None:
+                raise forms.ValidationError(_("该成员不属于本户。"))
+            # Name and ID of a registered member come from the registry, never from the form.
+            data["name"], data["id_number"] = member.name, member.id_number
+            if data.get("presence") == SurveyMember.Presence.NEW:
+                self.add_error("presence", _("登记成员不能选“新增成员”。"))
+        else:
+            if data.get("presence") != SurveyMember.Presence.NEW:
+                self.add_error("presence", _("新登记的人员请选择“新增成员”。"))
+            if not data.get("name"):
+                self.add_error("name", _("请填写姓名。"))
+            if data.get("id_number"):
+                try:
+                    data["id_number"] = clean_id_number(data["id_number"])
+                except forms.ValidationError as exc:
+                    self.add_error("id_number", exc)
+            else:
+                self.add_error("id_number", _("请填写身份证号。"))
+        if data.get("presence") in {"moved_out", "died", "married_out", "new"} and not data.get("change_date"):
+            self.add_error("change_date", _("请填写变动日期。"))
+        return data
+
+    def to_input(self) -> MemberInput:
+        d = self.cleaned_data
+        return MemberInput(
+            member_id=d.get("member") or None,
+            name=d["name"],
+            id_number=d["id_number"],
+            relationship=d["relationship"],
+            presence=d["presence"],
+            change_date=d.get("change_date"),
+            change_reason=d.get("change_reason", ""),
+            co_resident=bool(d.get("co_resident")),
+            left_out_reason=d.get("left_out_reason", ""),
+            incomes={c[4:]: d[c] for c in self.income_fields if d.get(c)},
+        )
+
+
+class BaseMemberFormSet(forms.BaseFormSet):
+    def __init__(self, *args, registered, **kwargs):
+        self.registered = registered
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "registered": self.registered}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            registered=self.registered,
+            renderer=self.renderer,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def clean(self):
+        if any(self.errors):
+            return
+        seen = set()
+        for form in self.forms:
+            if not form.has_changed() and not form.initial:
+                continue
+            number = form.cleaned_data.get("id_number")
+            if number in seen:
+                raise forms.ValidationError(_("同一身份证号在成员中出现了两次。"))
+            seen.add(number)
+
+
+MemberFormSet = forms.formset_factory(MemberRowForm, formset=BaseMemberFormSet, extra=1)
+
+
+class DeductionForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind, label in DEDUCTIONS.items():
+            self.fields[kind] = forms.DecimalField(label=label, **AMOUNT)
+
+    def amounts(self) -> dict[str, Decimal]:
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+def _row_formset(model, fields):
+    form = forms.modelform_factory(model, fields=fields, widgets={"area": forms.NumberInput(attrs={"step": "0.1"})})
+    return forms.formset_factory(form, extra=1, can_delete=True)
+
+
+HouseFormSet = _row_formset(SurveyHouse, ["kind", "count", "area", "fit_out", "owner"])
+VehicleFormSet = _row_formset(SurveyVehicle, ["kind", "count", "disability_vehicle"])
+SupporterFormSet = _row_formset(
+    SurveySupporter, ["name", "relationship", "age", "health", "occupation", "annual_income", "household_size"]
+)
+
+
+def _rows(formset) -> list[dict]:
+    return [
+        {k: v for k, v in f.cleaned_data.items() if k != "DELETE"}
+        for f in formset.forms
+        if f.has_changed() and f.cleaned_data and not f.cleaned_data.get("DELETE")
+    ]
+
+
+class SurveyForms:
+    """All the sections of one survey form, bound together."""
+
+    def __init__(self, survey: Survey, data=None):
+        self.survey = survey
+        registered = {m.pk: m for m in survey.household.members.filter(status=Member.Status.PRESENT)}
+        # Members already on the survey keep their registry link even after a registry change.
+        rows = list(survey.members.prefetch_related("incomes"))
+        registered.update({r.member_id: r.member for r in rows if r.member_id and r.member_id not in registered})
+        initial = []
+        for r in rows:
+            row = {
+                "member": r.member_id,
+                "name": r.name,
+                "id_number": r.id_number,
+                "relationship": r.relationship,
+                "presence": r.presence,
+                "change_date": r.change_date,
+                "change_reason": r.change_reason,
+                "co_resident": r.co_resident,
+                "left_out_reason": r.left_out_reason,
+            }
+            row.update({f"inc_{i.category}": i.amount for i in r.incomes.all()})
+            initial.append(row)
+        self.header = SurveyHeaderForm(data, survey=survey, prefix="h")
+        self.members = MemberFormSet(data, initial=initial, prefix="m", registered=registered)
+        self.deductions = DeductionForm(data, prefix="d", initial={d.kind: d.amount for d in survey.deductions.all()})
+        self.houses = HouseFormSet(
+            data,
+            prefix="house",
+            initial=[
+                {k: getattr(h, k) for k in ("kind", "count", "area", "fit_out", "owner")} for h in survey.houses.all()
+            ],
+        )
+        self.vehicles = VehicleFormSet(
+            data,
+            prefix="vehicle",
+            initial=[
+                {k: getattr(v, k) for k in ("kind", "count", "disability_vehicle")} for v in survey.vehicles.all()
+            ],
+        )
+        self.supporters = SupporterFormSet(
+            data,
+            prefix="supporter",
+            initial=[
+                {
+                    k: getattr(s, k)
+                    for k in ("name", "relationship", "age", "health", "occupation", "annual_income", "household_size")
+                }
+                for s in survey.supporters.all()
+            ],
+        )
+
+    @property
+    def parts(self):
+        return [self.header, self.members, self.deductions, self.houses, self.vehicles, self.supporters]
+
+    def is_valid(self) -> bool:
+        return all([p.is_valid() for p in self.parts])  # noqa: C419 - validate every part, to show all errors
+
+    def to_input(self) -> SurveyInput:
+        members = [f.to_input() for f in self.members.forms if f.initial or f.has_changed()]
+        header = {k: v for k, v in self.header.cleaned_data.items() if k in HEADER_FIELDS}
+        return SurveyInput(
+            header=header,
+            members=members,
+            deductions=self.deductions.amounts(),
+            houses=_rows(self.houses),
+            vehicles=_rows(self.vehicles),
+            supporters=_rows(self.supporters),
+        )
+
+
+class InvestigatorsForm(forms.Form):
+    investigators = forms.ModelMultipleChoiceField(
+        label=_("调查人（至少两人）"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["investigators"].queryset = candidates
+        self.fields["investigators"].label_from_instance = lambda u: (
+            f"{u.profile.display_name or u.username}（{u.username}，{u.profile.get_role_display()}）"
+        )
+
+    def clean_investigators(self):
+        chosen = list(self.cleaned_data["investigators"])
+        if len(chosen) < 2:
+            raise forms.ValidationError(_("入户调查至少需要两名调查人。"))
+        return chosen
+
+
+class SignForm(forms.Form):
+    investigator = forms.IntegerField(widget=forms.HiddenInput())
+    password = forms.CharField(
+        label=_("调查人密码"), required=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class CorrectionForm(forms.Form):
+    reason = forms.CharField(label=_("更正原因"), max_length=300)
+    late_reason = forms.CharField(label=_("阶段外操作原因"), max_length=300, required=False)
+
+
+class ScreeningForm(forms.Form):
+    kind = forms.ChoiceField(label=_("排查类别"), choices=ScreeningEntry.Kind.choices)
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
+
+
+class LateReasonForm(forms.Form):
+    late_reason = forms.CharField(label=_("阶段外操作原因"), max_length=300, required=False)

@@ -1,0 +1,403 @@
+"""Door-to-door surveys (phase 2): forms A and B, their rows, signatures, and the
+village reports and screening list that frame them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .eligibility import DEDUCTIONS, INCOME_CATEGORIES
+
+MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+
+
+class ScreeningEntry(models.Model):
+    """大排查: a non-dibao hardship household put on the campaign's list for form B."""
+
+    class Kind(models.TextChoices):
+        POVERTY = "poverty", _("未脱贫建档立卡户")
+        EDGE = "edge", _("低保边缘户")
+        OTHER = "other", _("其他困难户")
+
+    campaign = models.ForeignKey("cases.Campaign", on_delete=models.CASCADE, related_name="screening")
+    household = models.ForeignKey("cases.Household", on_delete=models.CASCADE, related_name="screening")
+    kind = models.CharField(_("排查类别"), max_length=10, choices=Kind.choices)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("排查对象")
+        verbose_name_plural = _("排查对象")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "household"], name="screening_once_per_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.household}"
+
+
+class SurveyQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SurveyQuerySet:
+        from cases.models import Household
+
+        return self.filter(household__in=Household.objects.visible_to(user))
+
+
+class Survey(models.Model):
+    class Form(models.TextChoices):
+        A = "A", _("表A：城乡低保对象复核入户调查表")
+        B = "B", _("表B：困难群众调查登记表（非低保户）")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("已提交")
+        SUPERSEDED = "superseded", _("已被更正")
+
+    class Cause(models.TextChoices):
+        ILLNESS = "illness", _("因病")
+        DISABILITY = "disability", _("因残")
+        STUDY = "study", _("因学")
+        DISASTER = "disaster", _("因灾")
+        MARRIAGE = "marriage", _("因婚")
+        NO_LAND = "no_land", _("缺土地")
+        NO_WATER = "no_water", _("缺水")
+        NO_SKILL = "no_skill", _("缺技术")
+        NO_LABOUR = "no_labour", _("缺劳动力")
+        NO_FUNDS = "no_funds", _("缺资金")
+        TRANSPORT = "transport", _("交通条件落后")
+        NO_DRIVE = "no_drive", _("自身发展动力不足")
+
+    class HeadConfirmation(models.TextChoices):
+        SIGNED = "signed", _("户主签字")
+        THUMBPRINT = "thumbprint", _("户主按手印")
+        REFUSED = "refused", _("户主拒绝签字")
+
+    class Business(models.TextChoices):
+        NONE = "", _("无")
+        LEGAL_PERSON = "legal_person", _("企业法人")
+        INDIVIDUAL = "individual", _("个体工商户")
+
+    class Recommendation(models.TextChoices):
+        # the same codes as the eligibility engine's OUTCOMES
+        KEEP = "keep", _("保留")
+        ADJUST = "adjust", _("调整金额或类别")
+        EXIT = "exit", _("清退")
+        ENROL = "enrol", _("新纳入")
+        TEMPORARY = "temporary", _("临时救助")
+        REJECT = "reject", _("不符合")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey("cases.Campaign", on_delete=models.PROTECT, related_name="surveys")
+    household = models.ForeignKey("cases.Household", on_delete=models.PROTECT, related_name="surveys")
+    form = models.CharField(_("表式"), max_length=1, choices=Form.choices)
+    version = models.PositiveSmallIntegerField(_("版本"), default=1)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    correction_reason = models.CharField(_("更正原因"), max_length=300, blank=True)
+    late_reason = models.CharField(_("阶段外操作原因"), max_length=300, blank=True)
+
+    visit_date = models.DateField(_("入户调查日期"), null=True, blank=True)
+    covered_persons = models.PositiveSmallIntegerField(_("拟保障人数"), default=0)
+
+    deposits = models.DecimalField(_("存款（元）"), default=0, **MONEY)
+    securities = models.DecimalField(_("有价证券（元）"), default=0, **MONEY)
+    commercial_insurance = models.DecimalField(_("商业保险现金价值（元）"), default=0, **MONEY)
+    money_owed = models.DecimalField(_("债权（元）"), default=0, **MONEY)
+    business = models.CharField(_("工商登记"), max_length=12, choices=Business.choices, blank=True)
+    employs_others = models.BooleanField(_("雇佣他人"), default=False)
+    shop_fronts = models.PositiveSmallIntegerField(_("经营性门面（处）"), default=0)
+    livestock = models.CharField(_("养殖规模"), max_length=100, blank=True)
+    flat_purchased_on = models.DateField(_("购买商品房日期"), null=True, blank=True)
+    major_build_on = models.DateField(_("新建/翻建住房日期"), null=True, blank=True)
+
+    main_cause = models.CharField(_("主要致困原因"), max_length=12, choices=Cause.choices, blank=True)
+    second_cause = models.CharField(_("次要致困原因一"), max_length=12, choices=Cause.choices, blank=True)
+    third_cause = models.CharField(_("次要致困原因二"), max_length=12, choices=Cause.choices, blank=True)
+    tag_serious_illness = models.BooleanField(_("重病"), default=False)
+    tag_severe_disability = models.BooleanField(_("重残"), default=False)
+    tag_lonely_elderly = models.BooleanField(_("孤寡老人"), default=False)
+    tag_single_parent = models.BooleanField(_("单亲"), default=False)
+    tag_orphan = models.BooleanField(_("孤儿"), default=False)
+    tag_disaster = models.BooleanField(_("受灾"), default=False)
+    dibao_reason = models.TextField(_("享受低保原因"), blank=True)
+
+    flyer_delivered = models.BooleanField(_("政策宣传单已送达"), default=False)
+    knows_policy = models.BooleanField(_("知晓低保政策"), default=False)
+
+    findings = models.TextField(_("调查情况"), blank=True)
+    recommendation = models.CharField(_("调查结论"), max_length=10, choices=Recommendation.choices, blank=True)
+    head_confirmation = models.CharField(_("户主确认"), max_length=12, choices=HeadConfirmation.choices, blank=True)
+    head_refusal_reason = models.CharField(_("拒签原因"), max_length=200, blank=True)
+    committee_opinion = models.TextField(_("村委会意见"), blank=True)
+
+    # Stored with the submission so later readers see what the signers saw.
+    result = models.JSONField(_("测算结果"), null=True, blank=True)
+    per_capita_income = models.DecimalField(_("人均月收入"), max_digits=12, decimal_places=2, null=True, blank=True)
+    suggested_outcome = models.CharField(_("系统建议"), max_length=10, choices=Recommendation.choices, blank=True)
+    suggested_amount = models.DecimalField(_("建议月补差"), max_digits=12, decimal_places=2, null=True, blank=True)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SurveyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("入户调查")
+        verbose_name_plural = _("入户调查")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "household", "version"], name="survey_version_unique"),
+            # At most one open draft and one valid submission per household and campaign.
+            models.UniqueConstraint(
+                fields=["campaign", "household"], condition=Q(status="draft"), name="one_draft_per_household"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "household"], condition=Q(status="submitted"), name="one_submission_per_household"
+            ),
+        ]
+        indexes = [
+            # coverage: the surveys of one campaign by household and status
+            models.Index(fields=["campaign", "status", "household"], name="survey_coverage_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_form_display()[:2]} 第{self.version}版"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def financial_assets(self) -> Decimal:
+        return self.deposits + self.securities + self.commercial_insurance + self.money_owed
+
+    def content_fingerprint(self) -> str:
+        """A hash of everything the investigators sign; a change after signing voids the signatures."""
+        from cases.audit import snapshot
+
+        data = {
+            "survey": snapshot(self),
+            "members": [
+                (snapshot(m), sorted((i.category, str(i.amount)) for i in m.incomes.all())) for m in self.members.all()
+            ],
+            "deductions": sorted((d.kind, str(d.amount)) for d in self.deductions.all()),
+            "houses": [snapshot(h) for h in self.houses.all()],
+            "vehicles": [snapshot(v) for v in self.vehicles.all()],
+            "supporters": [snapshot(s) for s in self.supporters.all()],
+        }
+        for key in (
+            "status",
+            "result",
+            "per_capita_income",
+            "suggested_outcome",
+            "suggested_amount",
+            "submitted_by",
+            "submitted_at",
+        ):
+            data["survey"].pop(key, None)
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class SurveyMember(models.Model):
+    class Presence(models.TextChoices):
+        PRESENT = "present", _("在户")
+        MOVED_OUT = "moved_out", _("迁出")
+        DIED = "died", _("死亡")
+        MARRIED_OUT = "married_out", _("嫁出")
+        NEW = "new", _("新增成员")
+
+    class LeftOut(models.TextChoices):
+        NONE = "", _("—")
+        PRISON = "服刑", _("服刑")
+        REHAB = "强制隔离戒毒", _("强制隔离戒毒")
+        MISSING = "宣告失踪", _("宣告失踪")
+        CLERGY = "出家满三年", _("出家满三年")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="members")
+    member = models.ForeignKey("cases.Member", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    name = models.CharField(_("姓名"), max_length=30)
+    id_number = models.CharField(_("身份证号"), max_length=18)
+    relationship = models.CharField(_("与户主关系"), max_length=2)
+    presence = models.CharField(_("核实情况"), max_length=12, choices=Presence.choices, default=Presence.PRESENT)
+    change_date = models.DateField(_("变动日期"), null=True, blank=True)
+    change_reason = models.CharField(_("变动说明"), max_length=200, blank=True)
+    co_resident = models.BooleanField(_("共同生活"), default=True)
+    left_out_reason = models.CharField(_("不计入原因"), max_length=10, choices=LeftOut.choices, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("调查成员")
+        verbose_name_plural = _("调查成员")
+        ordering = ["survey", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "id_number"], name="survey_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def stays(self) -> bool:
+        return self.presence in {self.Presence.PRESENT, self.Presence.NEW}
+
+
+class SurveyIncome(models.Model):
+    survey_member = models.ForeignKey(SurveyMember, on_delete=models.CASCADE, related_name="incomes")
+    category = models.CharField(_("收入类别"), max_length=16, choices=list(INCOME_CATEGORIES.items()))
+    amount = models.DecimalField(_("近12个月收入（元）"), **MONEY)
+
+    class Meta:
+        verbose_name = _("收入")
+        verbose_name_plural = _("收入")
+        constraints = [
+            models.UniqueConstraint(fields=["survey_member", "category"], name="income_once_per_category"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="income_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} {self.amount}"
+
+
+class SurveyDeduction(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="deductions")
+    kind = models.CharField(_("扣减项目"), max_length=12, choices=list(DEDUCTIONS.items()))
+    amount = models.DecimalField(_("近12个月金额（元）"), **MONEY)
+
+    class Meta:
+        verbose_name = _("扣减")
+        verbose_name_plural = _("扣减")
+        constraints = [models.UniqueConstraint(fields=["survey", "kind"], name="deduction_once_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"
+
+
+class SurveyHouse(models.Model):
+    class Kind(models.TextChoices):
+        SELF_BUILT = "self_built", _("自建房")
+        COMMERCIAL = "commercial", _("商品房")
+        RESETTLEMENT = "resettlement", _("还建房")
+        RENTED = "rented", _("租住")
+        WITH_CHILDREN = "with_children", _("与子女同住")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="houses")
+    kind = models.CharField(_("住房类型"), max_length=14, choices=Kind.choices)
+    count = models.PositiveSmallIntegerField(_("套数"), default=1)
+    area = models.DecimalField(
+        _("面积（㎡）"), max_digits=7, decimal_places=1, default=0, validators=[MinValueValidator(0)]
+    )
+    fit_out = models.CharField(_("装修情况"), max_length=50, blank=True)
+    owner = models.CharField(_("产权人"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("住房")
+        verbose_name_plural = _("住房")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class SurveyVehicle(models.Model):
+    class Kind(models.TextChoices):
+        CAR = "car", _("小汽车")
+        MOTORBIKE = "motorbike", _("摩托车/电动车")
+        FARM = "farm", _("农用车")
+        MACHINERY = "machinery", _("大型农机具")
+        BOAT = "boat", _("船舶")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="vehicles")
+    kind = models.CharField(_("车辆类型"), max_length=10, choices=Kind.choices)
+    count = models.PositiveSmallIntegerField(_("数量"), default=1, validators=[MinValueValidator(1)])
+    disability_vehicle = models.BooleanField(_("残疾人功能性补偿代步车"), default=False)
+
+    class Meta:
+        verbose_name = _("车辆")
+        verbose_name_plural = _("车辆")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class SurveySupporter(models.Model):
+    """赡养/扶养/抚养义务人 living outside the household."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="supporters")
+    name = models.CharField(_("姓名"), max_length=30)
+    relationship = models.CharField(_("与申请人关系"), max_length=20)
+    age = models.PositiveSmallIntegerField(_("年龄"), validators=[MaxValueValidator(120)])
+    health = models.CharField(_("健康状况"), max_length=20, blank=True)
+    occupation = models.CharField(_("职业"), max_length=30, blank=True)
+    annual_income = models.DecimalField(_("年收入（元）"), default=0, **MONEY)
+    household_size = models.PositiveSmallIntegerField(_("其家庭人口"), default=1)
+
+    class Meta:
+        verbose_name = _("赡养义务人")
+        verbose_name_plural = _("赡养义务人")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SurveySignature(models.Model):
+    """An investigator named on a survey; signed when signed_at is set.
+
+    The fingerprint is the survey's content when signed: any later edit voids it.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="signatures")
+    investigator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("调查人")
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    signed_at = models.DateTimeField(_("签字时间"), null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    method = models.CharField(_("签字方式"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("调查人签字")
+        verbose_name_plural = _("调查人签字")
+        ordering = ["survey", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "investigator"], name="investigator_once_per_survey"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.investigator} {'已签' if self.signed_at else '未签'}"
+
+
+class VillageReport(models.Model):
+    """上报: a village hands its complete results to the town."""
+
+    campaign = models.ForeignKey("cases.Campaign", on_delete=models.CASCADE, related_name="village_reports")
+    village = models.ForeignKey("cases.Village", on_delete=models.PROTECT, related_name="reports")
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reported_at = models.DateTimeField(default=timezone.now)
+    households = models.PositiveIntegerField(_("户数"))
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("村级上报")
+        verbose_name_plural = _("村级上报")
+        constraints = [models.UniqueConstraint(fields=["campaign", "village"], name="one_report_per_village")]
+
+    def __str__(self) -> str:
+        return f"{self.village} {self.reported_at:%m-%d %H:%M}"
+
+    def on_time(self) -> bool:
+        return timezone.localtime(self.reported_at).date() <= self.campaign.village_report_deadline

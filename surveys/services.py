@@ -1,0 +1,707 @@
+"""State changes of surveys: start, save, sign, submit, correct, report.
+
+Each function is atomic, checks the phase gate where it applies, writes the
+audit record and raises `DomainError` with a Chinese message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from cases import audit
+from cases import services as registry
+from cases.models import AuditEvent, Campaign, Household, Member, Profile, Village
+from cases.services import DomainError
+from dibao import permissions
+
+from .eligibility import DEDUCTIONS, INCOME_CATEGORIES, Facts, Person, Result, Rules, Vehicle, assess
+from .models import (
+    ScreeningEntry,
+    Survey,
+    SurveyDeduction,
+    SurveyHouse,
+    SurveyIncome,
+    SurveyMember,
+    SurveySignature,
+    SurveySupporter,
+    SurveyVehicle,
+    VillageReport,
+)
+
+HEADER_FIELDS = [
+    "visit_date",
+    "covered_persons",
+    "deposits",
+    "securities",
+    "commercial_insurance",
+    "money_owed",
+    "business",
+    "employs_others",
+    "shop_fronts",
+    "livestock",
+    "flat_purchased_on",
+    "major_build_on",
+    "main_cause",
+    "second_cause",
+    "third_cause",
+    "tag_serious_illness",
+    "tag_severe_disability",
+    "tag_lonely_elderly",
+    "tag_single_parent",
+    "tag_orphan",
+    "tag_disaster",
+    "dibao_reason",
+    "flyer_delivered",
+    "knows_policy",
+    "findings",
+    "recommendation",
+    "head_confirmation",
+    "head_refusal_reason",
+    "committee_opinion",
+]
+INVESTIGATOR_ROLES = {Profile.Role.VILLAGE, Profile.Role.WORK_GROUP, Profile.Role.TOWN}
+LEAVING = {SurveyMember.Presence.MOVED_OUT, SurveyMember.Presence.DIED, SurveyMember.Presence.MARRIED_OUT}
+
+
+@dataclass
+class MemberInput:
+    name: str
+    id_number: str
+    relationship: str
+    presence: str
+    member_id: int | None = None
+    change_date: dt.date | None = None
+    change_reason: str = ""
+    co_resident: bool = True
+    left_out_reason: str = ""
+    incomes: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class SurveyInput:
+    """Everything the survey form collects, already cleaned by the forms."""
+
+    header: dict[str, Any]
+    members: list[MemberInput]
+    deductions: dict[str, Decimal] = field(default_factory=dict)
+    houses: list[dict[str, Any]] = field(default_factory=list)
+    vehicles: list[dict[str, Any]] = field(default_factory=list)
+    supporters: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- rules shared by the views --------------------------------------------------
+
+
+def phase_gate(campaign: Campaign, actor, late_reason: str = "") -> str:
+    """Surveys are created and submitted in phase 2; later only by the town office with a reason."""
+    if campaign.current_phase == Campaign.PhaseNumber.REVIEW:
+        return ""
+    if permissions.role_of(actor) in {permissions.ROLE_TOWN, permissions.ROLE_ADMIN}:
+        if late_reason.strip():
+            return late_reason.strip()
+        raise DomainError("当前不在全面复核阶段：镇社会事务办需填写原因后才能操作。", field="late_reason")
+    raise DomainError(f"当前是{campaign.get_current_phase_display()}，入户调查只能在第二阶段（全面复核）新建和提交。")
+
+
+def survey_universe(campaign: Campaign):
+    """Households the campaign must visit: every dibao household and the screening list."""
+    screened = ScreeningEntry.objects.filter(campaign=campaign, household=OuterRef("pk"))
+    return Household.objects.filter(Q(dibao_status=Household.DibaoStatus.ACTIVE) | Exists(screened))
+
+
+def form_for(household: Household) -> str:
+    return Survey.Form.A if household.is_dibao else Survey.Form.B
+
+
+def investigator_candidates(household: Household):
+    """Users of the campaign who may visit this household: its village's cadres, its work group, the town."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(profile__role=Profile.Role.VILLAGE, profile__village=household.village_id)
+            | Q(profile__role=Profile.Role.WORK_GROUP, profile__work_group__villages=household.village_id)
+            | Q(profile__role=Profile.Role.TOWN),
+            is_active=True,
+        )
+        .select_related("profile")
+        .distinct()
+        .order_by("username")
+    )
+
+
+def rules_for(survey: Survey) -> Rules:
+    c = survey.campaign
+    return Rules(
+        standard=c.standard_for(survey.household.hukou_type),
+        edge_multiplier=c.edge_multiplier,
+        asset_multiplier=c.asset_multiplier,
+        asset_multiplier_severe=c.asset_multiplier_severe,
+        purchase_lookback_years=c.purchase_lookback_years,
+        minimum_amount=c.minimum_amount,
+    )
+
+
+def facts_from(survey: Survey, data: SurveyInput) -> Facts:
+    h = data.header
+    return Facts(
+        people=[
+            Person(name=m.name, incomes=dict(m.incomes), co_resident=m.co_resident, left_out_reason=m.left_out_reason)
+            for m in data.members
+            if m.presence in {SurveyMember.Presence.PRESENT, SurveyMember.Presence.NEW}
+        ],
+        deductions=dict(data.deductions),
+        covered_persons=h.get("covered_persons") or 0,
+        in_dibao=survey.household.is_dibao,
+        current_amount=survey.household.monthly_amount,
+        vehicles=[Vehicle(v["kind"], v.get("disability_vehicle", False)) for v in data.vehicles],
+        financial_assets=sum(
+            (h.get(k) or Decimal(0) for k in ("deposits", "securities", "commercial_insurance", "money_owed")),
+            Decimal(0),
+        ),
+        registered_business=bool(h.get("business")),
+        employs_others=bool(h.get("employs_others")),
+        shop_fronts=h.get("shop_fronts") or 0,
+        flat_purchased_on=h.get("flat_purchased_on"),
+        major_build_on=h.get("major_build_on"),
+        severe_illness_or_disability=bool(h.get("tag_serious_illness") or h.get("tag_severe_disability")),
+        visit_date=h.get("visit_date"),
+    )
+
+
+def input_from(survey: Survey) -> SurveyInput:
+    """The stored survey as the same structure the form produces."""
+    return SurveyInput(
+        header={f: getattr(survey, f) for f in HEADER_FIELDS},
+        members=[
+            MemberInput(
+                name=m.name,
+                id_number=m.id_number,
+                relationship=m.relationship,
+                presence=m.presence,
+                member_id=m.member_id,
+                change_date=m.change_date,
+                change_reason=m.change_reason,
+                co_resident=m.co_resident,
+                left_out_reason=m.left_out_reason,
+                incomes={i.category: i.amount for i in m.incomes.all()},
+            )
+            for m in survey.members.all()
+        ],
+        deductions={d.kind: d.amount for d in survey.deductions.all()},
+        houses=[{k: getattr(h, k) for k in ("kind", "count", "area", "fit_out", "owner")} for h in survey.houses.all()],
+        vehicles=[{k: getattr(v, k) for k in ("kind", "count", "disability_vehicle")} for v in survey.vehicles.all()],
+        supporters=[
+            {
+                k: getattr(s, k)
+                for k in ("name", "relationship", "age", "health", "occupation", "annual_income", "household_size")
+            }
+            for s in survey.supporters.all()
+        ],
+    )
+
+
+def assess_survey(survey: Survey, data: SurveyInput | None = None) -> Result:
+    return assess(facts_from(survey, data or input_from(survey)), rules_for(survey))
+
+
+# --- changes --------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_survey(household: Household, *, campaign: Campaign, actor, late_reason: str = "") -> Survey:
+    """Open a draft survey for a household of the campaign.
+
+    1. Phase gate; 2. the household must be in the campaign's universe (in
+    dibao: form A; on the screening list: form B); 3. one survey per household
+    (a submitted one is corrected instead); 4. members are copied from the
+    registry so that each can be accounted for.
+    """
+    reason = phase_gate(campaign, actor, late_reason)
+    if not survey_universe(campaign).filter(pk=household.pk).exists():
+        raise DomainError("该户既不在保，也不在排查名单中：请先由镇社会事务办加入排查名单。")
+    existing = (
+        Survey.objects.select_for_update()
+        .filter(campaign=campaign, household=household, status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED])
+        .first()
+    )
+    if existing:
+        if existing.is_draft:
+            return existing
+        raise DomainError("该户已提交调查；如需修改，请在调查页面发起更正。")
+    survey = Survey.objects.create(
+        campaign=campaign,
+        household=household,
+        form=form_for(household),
+        created_by=actor,
+        covered_persons=household.covered_persons if household.is_dibao else 0,
+        late_reason=reason,
+    )
+    SurveyMember.objects.bulk_create(
+        [
+            SurveyMember(
+                survey=survey, member=m, name=m.name, id_number=m.id_number, relationship=m.relationship, order=i
+            )
+            for i, m in enumerate(household.members.filter(status=Member.Status.PRESENT).order_by("relationship", "id"))
+        ]
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=survey,
+        after=audit.snapshot(survey),
+        household=household,
+        campaign=campaign,
+        reason=reason or "开始入户调查",
+    )
+    return survey
+
+
+def _lock_draft(survey: Survey) -> Survey:
+    survey = Survey.objects.select_for_update().select_related("campaign", "household__village").get(pk=survey.pk)
+    if not survey.is_draft:
+        raise DomainError("调查已提交并锁定，不能修改；如需修改，请发起更正。")
+    return survey
+
+
+def _check_members(survey: Survey, members: list[MemberInput]) -> None:
+    seen: set[str] = set()
+    registered = set(survey.household.members.filter(status=Member.Status.PRESENT).values_list("id", flat=True))
+    listed = {m.member_id for m in members if m.member_id}
+    if listed - registered - set(survey.members.exclude(member=None).values_list("member_id", flat=True)):
+        raise DomainError("成员列表中有不属于该户的人员。", field="members")
+    for m in members:
+        if m.id_number in seen:
+            raise DomainError(f"{m.name}的身份证号在本表中重复出现。", field="members")
+        seen.add(m.id_number)
+        if m.presence in LEAVING and m.member_id is None:
+            raise DomainError(f"{m.name}不是登记成员，不能记为迁出、死亡或嫁出。", field="members")
+        if m.presence == SurveyMember.Presence.NEW:
+            if m.member_id is not None:
+                raise DomainError(f"{m.name}已是登记成员，不能记为新增。", field="members")
+            other = (
+                Member.objects.filter(id_number=m.id_number, status=Member.Status.PRESENT)
+                .select_related("household__village")
+                .first()
+            )
+            if other:
+                raise DomainError(
+                    f"新增成员{m.name}的身份证号已登记在{other.household.village.name}{other.name}的家庭中。",
+                    field="members",
+                )
+        if m.presence in LEAVING and not m.change_date:
+            raise DomainError(f"请填写{m.name}的变动日期。", field="members")
+        for category, amount in m.incomes.items():
+            if category not in INCOME_CATEGORIES:
+                raise DomainError(f"未知的收入类别“{category}”。", field="members")
+            if amount < 0:
+                raise DomainError(f"{m.name}的收入不能为负数。", field="members")
+
+
+@transaction.atomic
+def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
+    """Save the draft as the form sent it (any section may still be empty).
+
+    1. Only drafts change; 2. member rows are checked against the registry;
+    3. header and rows are replaced together; 4. signatures given before a
+    change of content are voided; 5. the change is recorded.
+    """
+    survey = _lock_draft(survey)
+    if data.header.get("visit_date") and data.header["visit_date"] > timezone.localdate():
+        raise DomainError("入户调查日期不能晚于今天。", field="visit_date")
+    for kind, amount in data.deductions.items():
+        if kind not in DEDUCTIONS:
+            raise DomainError(f"未知的扣减项目“{kind}”。", field="deductions")
+        if amount < 0:
+            raise DomainError("扣减金额不能为负数。", field="deductions")
+    _check_members(survey, data.members)
+    before_print = survey.content_fingerprint()
+    before = audit.snapshot(survey, HEADER_FIELDS)
+    for name in HEADER_FIELDS:
+        if name in data.header:
+            setattr(survey, name, data.header[name])
+    survey.updated_at = timezone.now()
+    survey.save()
+    survey.members.all().delete()
+    for i, m in enumerate(data.members):
+        row = SurveyMember.objects.create(
+            survey=survey,
+            member_id=m.member_id,
+            name=m.name,
+            id_number=m.id_number,
+            relationship=m.relationship,
+            presence=m.presence,
+            change_date=m.change_date,
+            change_reason=m.change_reason,
+            co_resident=m.co_resident,
+            left_out_reason=m.left_out_reason,
+            order=i,
+        )
+        SurveyIncome.objects.bulk_create(
+            [SurveyIncome(survey_member=row, category=c, amount=a) for c, a in m.incomes.items() if a]
+        )
+    survey.deductions.all().delete()
+    SurveyDeduction.objects.bulk_create(
+        [SurveyDeduction(survey=survey, kind=k, amount=a) for k, a in data.deductions.items() if a]
+    )
+    for model, rows, related in (
+        (SurveyHouse, data.houses, "houses"),
+        (SurveyVehicle, data.vehicles, "vehicles"),
+        (SurveySupporter, data.supporters, "supporters"),
+    ):
+        getattr(survey, related).all().delete()
+        model.objects.bulk_create([model(survey=survey, **row) for row in rows])
+    changed = survey.content_fingerprint() != before_print
+    voided = 0
+    if changed:
+        voided = survey.signatures.exclude(signed_at=None).update(signed_at=None, fingerprint="", method="")
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=survey,
+        before=before,
+        after=audit.snapshot(survey, HEADER_FIELDS),
+        household=survey.household,
+        campaign=survey.campaign,
+        reason="保存草稿" + ("，内容变化，已签字作废" if voided else ""),
+    )
+    return survey
+
+
+@transaction.atomic
+def set_investigators(survey: Survey, investigators: list, *, actor) -> None:
+    """Name the investigators (at least two, distinct, users of the campaign for this village)."""
+    survey = _lock_draft(survey)
+    ids = [u.pk for u in investigators]
+    if len(set(ids)) != len(ids):
+        raise DomainError("同一人不能重复作为调查人。", field="investigators")
+    if len(ids) < 2:
+        raise DomainError("入户调查至少需要两名调查人。", field="investigators")
+    allowed = set(investigator_candidates(survey.household).values_list("pk", flat=True))
+    if set(ids) - allowed:
+        raise DomainError("调查人必须是负责该村的村干部、工作组成员或镇社会事务办人员。", field="investigators")
+    before = [s.investigator.username for s in survey.signatures.select_related("investigator")]
+    survey.signatures.exclude(investigator_id__in=ids).delete()
+    existing = set(survey.signatures.values_list("investigator_id", flat=True))
+    for order, user in enumerate(investigators):
+        if user.pk in existing:
+            survey.signatures.filter(investigator=user).update(order=order)
+        else:
+            SurveySignature.objects.create(survey=survey, investigator=user, order=order)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=survey,
+        before={"调查人": "、".join(before)},
+        after={"调查人": "、".join(u.username for u in investigators)},
+        household=survey.household,
+        campaign=survey.campaign,
+    )
+
+
+@transaction.atomic
+def sign_survey(survey: Survey, *, investigator, actor, method: str) -> SurveySignature:
+    """An investigator signs what the survey says now (谁调查、谁签字、谁负责)."""
+    survey = _lock_draft(survey)
+    signature = survey.signatures.filter(investigator=investigator).first()
+    if signature is None:
+        raise DomainError(f"{investigator.username}不是本次调查的调查人。", field="investigator")
+    signature.signed_at = timezone.now()
+    signature.fingerprint = survey.content_fingerprint()
+    signature.method = method
+    signature.save()
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=survey,
+        before={"签字": None},
+        after={"签字": f"{investigator.username}（{method}）"},
+        household=survey.household,
+        campaign=survey.campaign,
+        reason="调查人签字",
+    )
+    return signature
+
+
+def missing_for_submission(survey: Survey) -> list[str]:
+    """Everything that stops a submission, in words the cadre can act on."""
+    problems = []
+    if not survey.visit_date:
+        problems.append("请填写入户调查日期。")
+    registered = {m.pk: m.name for m in survey.household.members.filter(status=Member.Status.PRESENT)}
+    accounted = {m.member_id for m in survey.members.all() if m.member_id}
+    unaccounted = [name for pk, name in registered.items() if pk not in accounted]
+    if unaccounted:
+        problems.append(f"以下登记成员未核实：{'、'.join(unaccounted)}（户不漏人）。")
+    if not any(m.stays for m in survey.members.all()):
+        problems.append("至少要有一名在户成员。")
+    if survey.form == Survey.Form.A and not survey.dibao_reason.strip():
+        problems.append("表A须说明享受低保的原因。")
+    if not survey.main_cause:
+        problems.append("请选择主要致困原因。")
+    if not survey.recommendation:
+        problems.append("请填写调查结论。")
+    if not survey.head_confirmation:
+        problems.append("请记录户主确认情况（签字、按手印或拒签）。")
+    elif survey.head_confirmation == Survey.HeadConfirmation.REFUSED and not survey.head_refusal_reason.strip():
+        problems.append("户主拒绝签字时请填写原因。")
+    signatures = list(survey.signatures.select_related("investigator"))
+    if len(signatures) < 2:
+        problems.append("入户调查至少需要两名调查人。")
+    fingerprint = survey.content_fingerprint()
+    for s in signatures:
+        if not s.signed_at or s.fingerprint != fingerprint:
+            problems.append(f"调查人{s.investigator.username}尚未签字（或签字后内容有改动，需重新签字）。")
+    return problems
+
+
+def _apply_member_changes(survey: Survey, actor) -> None:
+    """Member changes recorded in the survey reach the registry only now."""
+    reason_prefix = f"入户调查（{survey}）："
+    rows = list(survey.members.select_related("member"))
+    staying_head = next((r for r in rows if r.stays and r.relationship == Member.Relationship.HEAD), None)
+    for row in rows:
+        if row.presence in LEAVING and row.member and row.member.is_live:
+            new_head = None
+            if row.member.relationship == Member.Relationship.HEAD and staying_head and staying_head.member:
+                new_head = staying_head.member
+            registry.change_member_status(
+                row.member,
+                actor=actor,
+                status=row.presence,
+                on=row.change_date,
+                reason=reason_prefix + (row.change_reason or row.get_presence_display()),
+                new_head=new_head,
+            )
+    for row in rows:
+        if (
+            row.presence == SurveyMember.Presence.NEW
+            and not Member.objects.filter(id_number=row.id_number, status=Member.Status.PRESENT).exists()
+        ):
+            created = registry.add_member(
+                survey.household,
+                actor=actor,
+                data={"name": row.name, "id_number": row.id_number, "relationship": row.relationship},
+                joined_on=row.change_date or survey.visit_date,
+                reason=reason_prefix + (row.change_reason or "新增成员"),
+            )
+            row.member = created
+            row.save(update_fields=["member"])
+
+
+@transaction.atomic
+def submit_survey(survey: Survey, *, actor, late_reason: str = "") -> Survey:
+    """Submit and lock a signed survey.
+
+    1. Only a draft, within the phase gate; 2. complete and signed by every
+    investigator on the current content; 3. the eligibility figures are
+    computed and stored; 4. member changes flow back to the registry; 5. a
+    corrected version replaces the one it corrects; 6. recorded.
+    """
+    survey = _lock_draft(survey)
+    reason = phase_gate(survey.campaign, actor, late_reason)
+    problems = missing_for_submission(survey)
+    if problems:
+        raise DomainError("不能提交：" + "；".join(p.rstrip("。") for p in problems) + "。")
+    result = assess_survey(survey)
+    survey.result = result.as_dict()
+    survey.per_capita_income = result.per_capita_monthly
+    survey.suggested_outcome = result.suggested_outcome
+    survey.suggested_amount = result.suggested_amount
+    _apply_member_changes(survey, actor)
+    previous = survey.supersedes
+    if previous is not None:
+        Survey.objects.filter(pk=previous.pk).update(status=Survey.Status.SUPERSEDED)
+    survey.status = Survey.Status.SUBMITTED
+    survey.submitted_by = actor
+    survey.submitted_at = timezone.now()
+    if reason:
+        survey.late_reason = reason
+    survey.save()
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=survey,
+        before={"状态": "草稿"},
+        after={
+            "状态": "已提交",
+            "人均月收入": str(result.per_capita_monthly),
+            "系统建议": result.suggested_outcome_label,
+        },
+        household=survey.household,
+        campaign=survey.campaign,
+        reason=reason or "提交入户调查",
+    )
+    return survey
+
+
+@transaction.atomic
+def start_correction(survey: Survey, *, actor, reason: str, late_reason: str = "") -> Survey:
+    """A submitted survey is never edited in place: a correction is a new version, with its reason."""
+    survey = Survey.objects.select_for_update().select_related("campaign", "household").get(pk=survey.pk)
+    if survey.status != Survey.Status.SUBMITTED:
+        raise DomainError("只能更正已提交的当前版本。")
+    if not reason.strip():
+        raise DomainError("请填写更正原因。", field="reason")
+    if Survey.objects.filter(campaign=survey.campaign, household=survey.household, status=Survey.Status.DRAFT).exists():
+        raise DomainError("该户已有一份未提交的更正。")
+    phase_gate(survey.campaign, actor, late_reason)
+    data = input_from(survey)
+    copy = Survey.objects.create(
+        campaign=survey.campaign,
+        household=survey.household,
+        form=survey.form,
+        version=survey.version + 1,
+        supersedes=survey,
+        correction_reason=reason.strip(),
+        created_by=actor,
+        **{f: getattr(survey, f) for f in HEADER_FIELDS},
+    )
+    for i, m in enumerate(data.members):
+        row = SurveyMember.objects.create(
+            survey=copy,
+            member_id=m.member_id,
+            name=m.name,
+            id_number=m.id_number,
+            relationship=m.relationship,
+            presence=m.presence,
+            change_date=m.change_date,
+            change_reason=m.change_reason,
+            co_resident=m.co_resident,
+            left_out_reason=m.left_out_reason,
+            order=i,
+        )
+        SurveyIncome.objects.bulk_create(
+            [SurveyIncome(survey_member=row, category=c, amount=a) for c, a in m.incomes.items()]
+        )
+    SurveyDeduction.objects.bulk_create(
+        [SurveyDeduction(survey=copy, kind=k, amount=a) for k, a in data.deductions.items()]
+    )
+    SurveyHouse.objects.bulk_create([SurveyHouse(survey=copy, **h) for h in data.houses])
+    SurveyVehicle.objects.bulk_create([SurveyVehicle(survey=copy, **v) for v in data.vehicles])
+    SurveySupporter.objects.bulk_create([SurveySupporter(survey=copy, **s) for s in data.supporters])
+    SurveySignature.objects.bulk_create(
+        [
+            SurveySignature(survey=copy, investigator_id=s.investigator_id, order=s.order)
+            for s in survey.signatures.all()
+        ]
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=copy,
+        after={"版本": copy.version},
+        household=survey.household,
+        campaign=survey.campaign,
+        reason=f"更正：{reason.strip()}",
+    )
+    return copy
+
+
+@transaction.atomic
+def add_to_screening(campaign: Campaign, household: Household, *, kind: str, actor, note: str = "") -> ScreeningEntry:
+    """大排查: put a non-dibao hardship household on the list for form B."""
+    if household.is_dibao:
+        raise DomainError("在保家庭使用表A复核，不需加入排查名单。", field="household")
+    if ScreeningEntry.objects.filter(campaign=campaign, household=household).exists():
+        raise DomainError("该户已在排查名单中。", field="household")
+    entry = ScreeningEntry.objects.create(campaign=campaign, household=household, kind=kind, note=note, added_by=actor)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=entry,
+        after=audit.snapshot(entry),
+        household=household,
+        campaign=campaign,
+        reason="加入排查名单",
+    )
+    return entry
+
+
+# --- coverage and village reports ----------------------------------------------
+
+
+def coverage_by_village(campaign: Campaign, villages) -> list[dict[str, Any]]:
+    """Per village: households to visit, not visited, in draft, submitted; members not yet accounted for.
+
+    Three aggregate queries whatever the number of households.
+    """
+    universe = survey_universe(campaign).filter(village__in=villages)
+    submitted = Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED).values("household_id")
+    drafts = Survey.objects.filter(campaign=campaign, status=Survey.Status.DRAFT).values("household_id")
+    counts = {
+        row["village_id"]: row
+        for row in universe.values("village_id").annotate(
+            total=Count("id"),
+            submitted=Count("id", filter=Q(id__in=submitted)),
+            draft=Count("id", filter=Q(id__in=drafts) & ~Q(id__in=submitted)),
+        )
+    }
+    members = dict(
+        Member.objects.filter(household__in=universe.exclude(id__in=submitted), status=Member.Status.PRESENT)
+        .values("household__village_id")
+        .annotate(n=Count("id"))
+        .values_list("household__village_id", "n")
+    )
+    reports = {r.village_id: r for r in VillageReport.objects.filter(campaign=campaign).select_related("reported_by")}
+    rows = []
+    for village in villages:
+        c = counts.get(village.id, {"total": 0, "submitted": 0, "draft": 0})
+        rows.append(
+            {
+                "village": village,
+                "total": c["total"],
+                "submitted": c["submitted"],
+                "draft": c["draft"],
+                "not_visited": c["total"] - c["submitted"] - c["draft"],
+                "members_unaccounted": members.get(village.id, 0),
+                "complete": c["total"] > 0 and c["submitted"] == c["total"],
+                "percent": round(100 * c["submitted"] / c["total"]) if c["total"] else 0,
+                "report": reports.get(village.id),
+            }
+        )
+    return rows
+
+
+@transaction.atomic
+def report_village(campaign: Campaign, village: Village, *, actor, note: str = "") -> VillageReport:
+    """上报: refused, with what is missing, until every household of the village is submitted."""
+    if campaign.current_phase not in {Campaign.PhaseNumber.REVIEW, Campaign.PhaseNumber.VERIFY}:
+        raise DomainError("只能在全面复核或汇总核实阶段上报。")
+    if VillageReport.objects.filter(campaign=campaign, village=village).exists():
+        raise DomainError(f"{village.name}已经上报。")
+    universe = survey_universe(campaign).filter(village=village)
+    submitted = Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED).values("household_id")
+    missing = universe.exclude(id__in=submitted)
+    count = missing.count()
+    if count:
+        heads = list(
+            Member.objects.filter(
+                household__in=missing[:10], status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD
+            ).values_list("name", flat=True)
+        )
+        people = Member.objects.filter(household__in=missing, status=Member.Status.PRESENT).count()
+        raise DomainError(
+            f"{village.name}尚有{count}户未完成入户调查（涉及{people}名成员未核实），不能上报。"
+            f"未完成的户（部分）：{'、'.join(heads)}{'等' if count > len(heads) else ''}。"
+        )
+    report = VillageReport.objects.create(
+        campaign=campaign, village=village, reported_by=actor, households=universe.count(), note=note
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=report,
+        after=audit.snapshot(report),
+        campaign=campaign,
+        reason="村级上报复核结果",
+    )
+    return report

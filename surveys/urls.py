@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.coverage, name="survey_coverage"),
+    path("villages/<str:code>/", views.village_households, name="survey_village"),
+    path("villages/<str:code>/report/", views.report, name="survey_report"),
+    path("screening/", views.screening, name="survey_screening"),
+    path("screening/<str:household_id>/", views.screening, name="survey_screening_add"),
+    path("start/<str:household_id>/", views.start, name="survey_start"),
+    path("<str:public_id>/", views.detail, name="survey_detail"),
+    path("<str:public_id>/edit/", views.edit, name="survey_edit"),
+    path("<str:public_id>/preview/", views.preview, name="survey_preview"),
+    path("<str:public_id>/investigators/", views.investigators, name="survey_investigators"),
+    path("<str:public_id>/sign/", views.sign, name="survey_sign"),
+    path("<str:public_id>/submit/", views.submit, name="survey_submit"),
+    path("<str:public_id>/correct/", views.correct, name="survey_correct"),
+]

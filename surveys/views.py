@@ -1,0 +1,432 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cases.access import get_current_campaign, get_household_for_user
+from cases.models import Member, Village
+from cases.services import DomainError
+from cases.views import visible_villages
+from dibao import permissions
+
+from . import services
+from .eligibility import COUNTED_INCOME, EXCLUDED_INCOME
+from .forms import (
+    CorrectionForm,
+    InvestigatorsForm,
+    LateReasonForm,
+    ScreeningForm,
+    SignForm,
+    SurveyForms,
+)
+from .models import ScreeningEntry, Survey, VillageReport
+
+SURVEY_WRITERS = {permissions.ROLE_VILLAGE, permissions.ROLE_WORK_GROUP, permissions.ROLE_TOWN, permissions.ROLE_ADMIN}
+PAGE_SIZE = 30
+
+
+def can_survey(user) -> bool:
+    return permissions.role_of(user) in SURVEY_WRITERS
+
+
+def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
+    """The survey if the user's area covers its household (404 otherwise); 403 for a read-only role's write."""
+    from cases.access import _uuid
+
+    survey = (
+        Survey.objects.visible_to(request.user)
+        .select_related("campaign", "household__village", "household__group", "created_by", "submitted_by")
+        .filter(public_id=_uuid(public_id))
+        .first()
+    )
+    if survey is None:
+        raise Http404("没有找到该调查。")
+    if write:
+        permissions.require(can_survey(request.user))
+    return survey
+
+
+def _village_for_user(request, code) -> Village:
+    village = visible_villages(request.user).filter(code=code).first()
+    if village is None:
+        raise Http404("没有找到该村（社区）。")
+    return village
+
+
+@login_required
+@require_GET
+def coverage(request):
+    campaign = get_current_campaign(request)
+    villages = list(visible_villages(request.user))
+    rows = services.coverage_by_village(campaign, villages)
+    totals = {k: sum(r[k] for r in rows) for k in ("total", "submitted", "draft", "not_visited", "members_unaccounted")}
+    return render(
+        request,
+        "surveys/coverage.html",
+        {
+            "campaign": campaign,
+            "rows": rows,
+            "totals": totals,
+            "can_survey": can_survey(request.user),
+        },
+    )
+
+
+@login_required
+@require_GET
+def village_households(request, code):
+    """The households one village must visit, with their survey state."""
+    campaign = get_current_campaign(request)
+    village = _village_for_user(request, code)
+    status = request.GET.get("status", "")
+    submitted = Survey.objects.filter(campaign=campaign, household=OuterRef("pk"), status=Survey.Status.SUBMITTED)
+    draft = Survey.objects.filter(campaign=campaign, household=OuterRef("pk"), status=Survey.Status.DRAFT)
+    qs = (
+        services.survey_universe(campaign)
+        .filter(village=village)
+        .annotate(has_submitted=Exists(submitted), has_draft=Exists(draft))
+        .select_related("group")
+        .prefetch_related(Prefetch("members", queryset=Member.objects.filter(status=Member.Status.PRESENT)))
+        .order_by("-id")
+    )
+    if status == "not_visited":
+        qs = qs.filter(has_submitted=False, has_draft=False)
+    elif status == "draft":
+        qs = qs.filter(has_draft=True, has_submitted=False)
+    elif status == "submitted":
+        qs = qs.filter(has_submitted=True)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    surveys = {
+        s.household_id: s
+        for s in Survey.objects.filter(
+            campaign=campaign,
+            household__in=[h.id for h in page],
+            status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
+        )
+    }
+    rows = [(h, h.head(), surveys.get(h.id)) for h in page]
+    return render(
+        request,
+        "surveys/village_households.html",
+        {
+            "campaign": campaign,
+            "village": village,
+            "page": page,
+            "rows": rows,
+            "status": status,
+            "can_survey": can_survey(request.user),
+            "report": VillageReport.objects.filter(campaign=campaign, village=village).first(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def report(request, code):
+    campaign = get_current_campaign(request)
+    village = _village_for_user(request, code)
+    permissions.require(
+        permissions.role_of(request.user) in {permissions.ROLE_VILLAGE, permissions.ROLE_TOWN, permissions.ROLE_ADMIN}
+    )
+    try:
+        services.report_village(campaign, village, actor=request.user, note=request.POST.get("note", "")[:200])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{village.name}的复核结果已上报镇社会事务办。")
+    return redirect("survey_village", code=village.code)
+
+
+@login_required
+@require_POST
+def start(request, household_id):
+    household = get_household_for_user(request, household_id)
+    permissions.require(can_survey(request.user))
+    campaign = get_current_campaign(request)
+    try:
+        survey = services.start_survey(
+            household, campaign=campaign, actor=request.user, late_reason=request.POST.get("late_reason", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("survey_village", code=household.village.code)
+    return redirect("survey_edit", public_id=survey.public_id)
+
+
+def _edit_context(request, survey, forms, **extra):
+    candidates = services.investigator_candidates(survey.household)
+    signatures = list(survey.signatures.select_related("investigator__profile"))
+    fingerprint = survey.content_fingerprint()
+    return {
+        "survey": survey,
+        "forms": forms,
+        "household": survey.household,
+        "counted_categories": [f"inc_{c}" for c in COUNTED_INCOME],
+        "excluded_categories": [f"inc_{c}" for c in EXCLUDED_INCOME],
+        "investigators_form": InvestigatorsForm(
+            candidates=candidates, initial={"investigators": [s.investigator for s in signatures]}
+        ),
+        "signatures": [(s, bool(s.signed_at) and s.fingerprint == fingerprint) for s in signatures],
+        "problems": services.missing_for_submission(survey),
+        "late_form": LateReasonForm(),
+        "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request, public_id):
+    survey = get_survey_for_user(request, public_id, write=request.method == "POST")
+    if not survey.is_draft:
+        return redirect("survey_detail", public_id=survey.public_id)
+    permissions.require(can_survey(request.user))
+    forms = SurveyForms(survey, request.POST or None)
+    result = None
+    if request.method == "POST":
+        if forms.is_valid():
+            data = forms.to_input()
+            try:
+                services.save_survey(survey, data, actor=request.user)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "草稿已保存。")
+                return redirect("survey_edit", public_id=survey.public_id)
+        else:
+            messages.error(request, "表中有需要改正的项目（见标红处），草稿未保存。")
+    else:
+        result = services.assess_survey(survey)
+    return render(
+        request,
+        "surveys/edit.html",
+        _edit_context(request, survey, forms, result=result),
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def preview(request, public_id):
+    """The eligibility panel for what the form holds now, unsaved (called while the cadre types)."""
+    survey = get_survey_for_user(request, public_id)
+    forms = SurveyForms(survey, request.POST)
+    if not forms.is_valid():
+        return render(request, "surveys/_eligibility.html", {"invalid": True})
+    result = services.assess_survey(survey, forms.to_input())
+    return render(request, "surveys/_eligibility.html", {"result": result, "survey": survey})
+
+
+@login_required
+@require_POST
+def investigators(request, public_id):
+    survey = get_survey_for_user(request, public_id, write=True)
+    form = InvestigatorsForm(request.POST, candidates=services.investigator_candidates(survey.household))
+    if form.is_valid():
+        try:
+            services.set_investigators(survey, form.cleaned_data["investigators"], actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "调查人已确定，请各调查人签字。")
+    else:
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+    return redirect("survey_edit", public_id=survey.public_id)
+
+
+@login_required
+@require_POST
+def sign(request, public_id):
+    """Sign from one's own login, or on the same device by entering one's own password."""
+    survey = get_survey_for_user(request, public_id, write=True)
+    form = SignForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    signature = (
+        survey.signatures.select_related("investigator")
+        .filter(investigator_id=form.cleaned_data["investigator"])
+        .first()
+    )
+    if signature is None:
+        raise Http404
+    investigator = signature.investigator
+    if investigator.pk == request.user.pk:
+        method = "本人登录签字"
+    else:
+        password = form.cleaned_data["password"]
+        if not password or authenticate(request, username=investigator.username, password=password) is None:
+            messages.error(request, f"{investigator.username}的密码不正确，未签字。")
+            return redirect("survey_edit", public_id=survey.public_id)
+        method = "同一设备输入密码签字"
+    try:
+        services.sign_survey(survey, investigator=investigator, actor=request.user, method=method)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{investigator.username}已签字。")
+    return redirect("survey_edit", public_id=survey.public_id)
+
+
+@login_required
+@require_POST
+def submit(request, public_id):
+    survey = get_survey_for_user(request, public_id, write=True)
+    try:
+        services.submit_survey(survey, actor=request.user, late_reason=request.POST.get("late_reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("survey_edit", public_id=survey.public_id)
+    messages.success(request, "调查已提交并锁定。")
+    return redirect("survey_detail", public_id=survey.public_id)
+
+
+def _version_chain(survey: Survey) -> list[Survey]:
+    return list(
+        Survey.objects.filter(campaign=survey.campaign, household=survey.household)
+        .select_related("created_by", "submitted_by")
+        .order_by("-version")
+    )
+
+
+def _flatten(survey: Survey) -> dict[str, str]:
+    """Every recorded value of a version under a readable label, for the differences view."""
+    out: dict[str, str] = {}
+    for name in services.HEADER_FIELDS:
+        field = Survey._meta.get_field(name)
+        value = getattr(survey, f"get_{name}_display")() if field.choices else getattr(survey, name)
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        out[str(field.verbose_name)] = "" if value in (None, "") else str(value)
+    labels = {**COUNTED_INCOME, **EXCLUDED_INCOME}
+    for m in survey.members.all():
+        out[f"{m.name}：核实情况"] = m.get_presence_display()
+        out[f"{m.name}：共同生活"] = "是" if m.co_resident else "否"
+        for i in m.incomes.all():
+            out[f"{m.name}：{labels[i.category]}"] = str(i.amount)
+    for d in survey.deductions.all():
+        out[f"扣减：{d.get_kind_display()}"] = str(d.amount)
+    for n, v in enumerate(survey.vehicles.all(), start=1):
+        out[f"车辆{n}"] = f"{v.get_kind_display()}×{v.count}{'（残疾人代步车）' if v.disability_vehicle else ''}"
+    for n, h in enumerate(survey.houses.all(), start=1):
+        out[f"住房{n}"] = f"{h.get_kind_display()} {h.count}套 {h.area}㎡"
+    return out
+
+
+def differences(old: Survey, new: Survey) -> list[tuple[str, str, str]]:
+    a, b = _flatten(old), _flatten(new)
+    return [(k, a.get(k, ""), b.get(k, "")) for k in dict.fromkeys([*a, *b]) if a.get(k, "") != b.get(k, "")]
+
+
+@login_required
+@require_GET
+def detail(request, public_id):
+    survey = get_survey_for_user(request, public_id)
+    if survey.is_draft and can_survey(request.user):
+        return redirect("survey_edit", public_id=survey.public_id)
+    chain = _version_chain(survey)
+    previous = survey.supersedes
+    return render(
+        request,
+        "surveys/detail.html",
+        {
+            "survey": survey,
+            "household": survey.household,
+            "versions": chain,
+            "members": survey.members.prefetch_related("incomes"),
+            "signatures": survey.signatures.select_related("investigator__profile"),
+            "diff": differences(previous, survey) if previous else None,
+            "previous": previous,
+            "correction_form": CorrectionForm(),
+            "can_survey": can_survey(request.user),
+            "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
+            "income_labels": {**COUNTED_INCOME, **EXCLUDED_INCOME},
+        },
+    )
+
+
+@login_required
+@require_POST
+def correct(request, public_id):
+    survey = get_survey_for_user(request, public_id, write=True)
+    form = CorrectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写更正原因。")
+        return redirect("survey_detail", public_id=survey.public_id)
+    try:
+        copy = services.start_correction(
+            survey, actor=request.user, reason=form.cleaned_data["reason"], late_reason=form.cleaned_data["late_reason"]
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("survey_detail", public_id=survey.public_id)
+    messages.success(request, f"已建立第{copy.version}版更正草稿；原版本保留可查。")
+    return redirect("survey_edit", public_id=copy.public_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening(request, household_id=None):
+    """大排查: the town office puts non-dibao hardship households on the list for form B."""
+    campaign = get_current_campaign(request)
+    if request.method == "POST":
+        permissions.require(permissions.can_edit_campaign(request.user))
+        household = get_household_for_user(request, household_id or request.POST.get("household", ""))
+        form = ScreeningForm(request.POST)
+        if form.is_valid():
+            try:
+                services.add_to_screening(campaign, household, actor=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "已加入排查名单，可用表B入户调查。")
+        else:
+            messages.error(request, "请选择排查类别。")
+        return redirect("survey_screening")
+    entries = (
+        ScreeningEntry.objects.filter(
+            campaign=campaign,
+            household__in=services.survey_universe(campaign).filter(village__in=visible_villages(request.user)),
+        )
+        .select_related("household__village", "added_by")
+        .prefetch_related(
+            Prefetch(
+                "household__members",
+                queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
+            )
+        )
+        .order_by("-added_at")
+    )
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    candidates = None
+    if permissions.can_edit_campaign(request.user):
+        from cases.models import Household
+
+        candidates = (
+            Household.objects.visible_to(request.user)
+            .exclude(dibao_status=Household.DibaoStatus.ACTIVE)
+            .exclude(screening__campaign=campaign)
+            .select_related("village")
+            .prefetch_related(
+                Prefetch(
+                    "members",
+                    queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
+                )
+            )
+            .order_by("-id")[:50]
+        )
+    return render(
+        request,
+        "surveys/screening.html",
+        {
+            "campaign": campaign,
+            "page": page,
+            "candidates": candidates,
+            "form": ScreeningForm(),
+        },
+    )
