@@ -57,7 +57,9 @@ class MemberRowForm(forms.Form):
     member = forms.IntegerField(required=False, widget=forms.HiddenInput())
     name = forms.CharField(label=_("姓名"), max_length=30, required=False)
     id_number = forms.CharField(label=_("身份证号"), max_length=30, required=False)
-    relationship = forms.ChoiceField(label=_("与户主关系"), choices=Member.Relationship.choices)
+    relationship = forms.ChoiceField(
+        label=_("与户主关系"), choices=[("", "—"), *Member.Relationship.choices], required=False
+    )
     presence = forms.ChoiceField(label=_("核实情况"), choices=SurveyMember.Presence.choices)
     change_date = forms.DateField(label=_("变动日期"), required=False, widget=DATE_INPUT, validators=[not_in_future])
     change_reason = forms.CharField(label=_("变动说明"), max_length=200, required=False)
@@ -69,10 +71,16 @@ class MemberRowForm(forms.Form):
     def __init__(self, *args, registered: dict[int, Member], **kwargs):
         super().__init__(*args, **kwargs)
         self.registered = registered
+        if not self.initial:
+            # The blank row for a new member: untouched, it posts its initial values and is skipped.
+            self.fields["presence"].initial = SurveyMember.Presence.NEW
         for category, label in COUNTED_INCOME.items():
             self.fields[f"inc_{category}"] = forms.DecimalField(label=label, **AMOUNT)
         for category, label in EXCLUDED_INCOME.items():
             self.fields[f"inc_{category}"] = forms.DecimalField(label=f"{label}（不计入）", **AMOUNT)
+        for name in self.income_fields:
+            # Rendered without crispy (19 inputs a member): the class is set here.
+            self.fields[name].widget.attrs["class"] = "form-control"
 
     @property
     def registered_member(self) -> Member | None:
@@ -98,6 +106,8 @@ class MemberRowForm(forms.Form):
                 self.add_error("presence", _("新登记的人员请选择“新增成员”。"))
             if not data.get("name"):
                 self.add_error("name", _("请填写姓名。"))
+            if not data.get("relationship"):
+                self.add_error("relationship", _("请选择与户主关系。"))
             if data.get("id_number"):
                 try:
                     data["id_number"] = clean_id_number(data["id_number"])
@@ -199,7 +209,7 @@ class SurveyForms:
         self.survey = survey
         registered = {m.pk: m for m in survey.household.members.filter(status=Member.Status.PRESENT)}
         # Members already on the survey keep their registry link even after a registry change.
-        rows = list(survey.members.prefetch_related("incomes"))
+        rows = list(survey.members.all())
         registered.update({r.member_id: r.member for r in rows if r.member_id and r.member_id not in registered})
         initial = []
         for r in rows:

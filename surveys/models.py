@@ -187,6 +187,16 @@ class Survey(models.Model):
     def financial_assets(self) -> Decimal:
         return self.deposits + self.securities + self.commercial_insurance + self.money_owed
 
+    def with_rows(self) -> Survey:
+        """Load (or reload) every row of the survey in one query per kind."""
+        from django.db.models import prefetch_related_objects
+
+        self._prefetched_objects_cache = {}
+        prefetch_related_objects(
+            [self], "members__incomes", "members__member", "deductions", "houses", "vehicles", "supporters"
+        )
+        return self
+
     def content_fingerprint(self) -> str:
         """A hash of everything the investigators sign; a change after signing voids the signatures."""
         from cases.audit import snapshot

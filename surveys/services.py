@@ -269,7 +269,7 @@ def _lock_draft(survey: Survey) -> Survey:
     survey = Survey.objects.select_for_update().select_related("campaign", "household__village").get(pk=survey.pk)
     if not survey.is_draft:
         raise DomainError("调查已提交并锁定，不能修改；如需修改，请发起更正。")
-    return survey
+    return survey.with_rows()
 
 
 def _check_members(survey: Survey, members: list[MemberInput]) -> None:
@@ -359,7 +359,7 @@ def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
     ):
         getattr(survey, related).all().delete()
         model.objects.bulk_create([model(survey=survey, **row) for row in rows])
-    changed = survey.content_fingerprint() != before_print
+    changed = survey.with_rows().content_fingerprint() != before_print
     voided = 0
     if changed:
         voided = survey.signatures.exclude(signed_at=None).update(signed_at=None, fingerprint="", method="")
@@ -651,7 +651,7 @@ def coverage_by_village(campaign: Campaign, villages) -> list[dict[str, Any]]:
         .annotate(n=Count("id"))
         .values_list("household__village_id", "n")
     )
-    reports = {r.village_id: r for r in VillageReport.objects.filter(campaign=campaign).select_related("reported_by")}
+    reports = {r.village_id: r for r in VillageReport.objects.filter(campaign=campaign).select_related("campaign")}
     rows = []
     for village in villages:
         c = counts.get(village.id, {"total": 0, "submitted": 0, "draft": 0})

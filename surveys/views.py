@@ -49,7 +49,7 @@ def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
         raise Http404("没有找到该调查。")
     if write:
         permissions.require(can_survey(request.user))
-    return survey
+    return survey.with_rows()
 
 
 def _village_for_user(request, code) -> Village:
@@ -338,7 +338,7 @@ def detail(request, public_id):
             "survey": survey,
             "household": survey.household,
             "versions": chain,
-            "members": survey.members.prefetch_related("incomes"),
+            "members": survey.members.all(),
             "signatures": survey.signatures.select_related("investigator__profile"),
             "diff": differences(previous, survey) if previous else None,
             "previous": previous,

@@ -3,10 +3,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cases.demo import DEMO_PASSWORD, build_town, demo_logins, generate_households
 from cases.models import Campaign, Household
+from surveys.demo import generate_surveys
+from surveys.models import Survey
 
 
 class Command(BaseCommand):
-    help = "生成演示用的泥汊镇（虚构人员与村名）。只在 DEBUG 开启时可用。"
+    help = "生成演示用的泥汊镇（虚构人员与村名），停在第二阶段中途。只在 DEBUG 开启时可用。"
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -32,6 +34,9 @@ class Command(BaseCommand):
             else:
                 made = generate_households(campaign, households - existing, seed=seed + existing)
                 self.stdout.write(f"已生成{made}户演示家庭。")
+            if not Survey.objects.filter(campaign=campaign).exists():
+                made = generate_surveys(campaign, seed=seed)
+                self.stdout.write(f"已生成{made}份入户调查（第二阶段进行中：1–5村已完成并上报）。")
         if campaign is not None:
             self.print_logins(campaign)
 

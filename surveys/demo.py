@@ -1,0 +1,199 @@
+"""Demo surveys: leave the demo town in the middle of phase 2.
+
+Villages 1–5 have visited everyone and reported; villages 6–10 are well under
+way; villages 11–15 have started. Surveys are written in bulk (the demo and
+the bench need thousands), with figures from the real eligibility engine and
+one audit event each saying they were generated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from cases.models import AuditEvent, Campaign, Household, Member, Profile, Village
+
+from .eligibility import Facts, Person, assess
+from .models import ScreeningEntry, Survey, SurveyIncome, SurveyMember, SurveySignature, VillageReport
+from .services import rules_for
+
+PHASE2_START = dt.date(2019, 10, 21)
+# Share of each village's households submitted and in draft, by village order.
+PROGRESS = [(1.0, 0.0)] * 5 + [(0.7, 0.15)] * 5 + [(0.3, 0.2)] * 5
+
+
+def _aware(day: dt.date, hour: int) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)))
+
+
+def _incomes(rng: random.Random, member: Member, standard: Decimal) -> dict[str, Decimal]:
+    age = member.age_on(PHASE2_START)
+    if age < 16:
+        return {}
+    if age >= 60:
+        return {"basic_pension": Decimal(1260), "crop": Decimal(rng.randrange(0, 3000, 100))}
+    if member.work_ability in {Member.WorkAbility.LOST, Member.WorkAbility.NONE}:
+        return {}
+    # Most dibao households sit below the standard; a few have risen above it.
+    scale = rng.choice([2, 3, 4, 5, 6, 12, 16])
+    return {rng.choice(["wage", "crop", "livestock"]): (standard * scale).quantize(Decimal(1))}
+
+
+@transaction.atomic
+def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
+    rng = random.Random(seed)
+    User = get_user_model()
+    cadres = {p.village_id: p.user for p in Profile.objects.filter(role=Profile.Role.VILLAGE).select_related("user")}
+    group_users = {}
+    for p in (
+        Profile.objects.filter(role=Profile.Role.WORK_GROUP)
+        .select_related("user")
+        .prefetch_related("work_group__villages")
+    ):
+        for v in p.work_group.villages.all():
+            group_users.setdefault(v.id, p.user)
+    town = User.objects.filter(profile__role=Profile.Role.TOWN).first()
+
+    non_dibao = (
+        Household.objects.filter(village__town=campaign.town)
+        .exclude(dibao_status=Household.DibaoStatus.ACTIVE)
+        .exclude(screening__campaign=campaign)
+    )
+    entries = []
+    for h in non_dibao.only("id", "poverty_status", "is_edge"):
+        if h.poverty_status == Household.PovertyStatus.NOT_LIFTED:
+            kind = ScreeningEntry.Kind.POVERTY
+        elif h.is_edge:
+            kind = ScreeningEntry.Kind.EDGE
+        elif rng.random() < 0.5:
+            kind = ScreeningEntry.Kind.OTHER
+        else:
+            continue
+        entries.append(
+            ScreeningEntry(
+                campaign=campaign, household=h, kind=kind, added_by=town, added_at=_aware(dt.date(2019, 10, 20), 9)
+            )
+        )
+    ScreeningEntry.objects.bulk_create(entries, batch_size=2000)
+
+    from .services import survey_universe
+
+    surveyed = Survey.objects.filter(campaign=campaign).values("household_id")
+    created = 0
+    for index, village in enumerate(Village.objects.filter(town=campaign.town).order_by("order")):
+        submitted_share, draft_share = PROGRESS[index % len(PROGRESS)]
+        households = list(
+            survey_universe(campaign)
+            .filter(village=village)
+            .exclude(id__in=surveyed)
+            .prefetch_related("members")
+            .order_by("id")
+        )
+        n_submitted = round(len(households) * submitted_share)
+        n_draft = round(len(households) * draft_share)
+        plan = [(h, Survey.Status.SUBMITTED) for h in households[:n_submitted]]
+        plan += [(h, Survey.Status.DRAFT) for h in households[n_submitted : n_submitted + n_draft]]
+        created += _write_surveys(campaign, rng, plan, cadres[village.id], group_users.get(village.id, town))
+        if submitted_share == 1.0 and households:
+            day = dt.date(2019, 11, rng.choice([4, 5, 6]))
+            VillageReport.objects.create(
+                campaign=campaign,
+                village=village,
+                reported_by=cadres[village.id],
+                reported_at=_aware(day, 16),
+                households=len(households),
+            )
+    return created
+
+
+def _write_surveys(campaign, rng, plan, cadre, partner) -> int:
+    surveys, member_rows, incomes, signatures, events = [], [], [], [], []
+    for household, status in plan:
+        visit = PHASE2_START + dt.timedelta(days=rng.randrange(0, 15))
+        members = [m for m in household.members.all() if m.is_live]
+        survey = Survey(
+            campaign=campaign,
+            household=household,
+            form=Survey.Form.A if household.is_dibao else Survey.Form.B,
+            status=status,
+            visit_date=visit,
+            covered_persons=household.covered_persons,
+            created_by=cadre,
+            created_at=_aware(visit, 9),
+            updated_at=_aware(visit, 11),
+            main_cause=rng.choice(["illness", "disability", "no_labour", "no_skill"]),
+            tag_serious_illness=any(m.health == Member.Health.SERIOUS for m in members),
+            tag_severe_disability=any(m.disability_grade in (1, 2) for m in members),
+            dibao_reason="家庭成员患病或残疾，劳动能力弱，收入低于当地低保标准。" if household.is_dibao else "",
+            flyer_delivered=True,
+            knows_policy=rng.random() < 0.8,
+            head_confirmation="signed",
+            findings="入户核实家庭人口、收入、财产情况。",
+        )
+        survey._people = [(m, _incomes(rng, m, campaign.standard_for(household.hukou_type))) for m in members]
+        survey._household = household
+        surveys.append(survey)
+    for survey in surveys:
+        household = survey._household
+        result = assess(
+            Facts(
+                people=[Person(m.name, inc) for m, inc in survey._people],
+                covered_persons=survey.covered_persons,
+                in_dibao=household.is_dibao,
+                current_amount=household.monthly_amount,
+                severe_illness_or_disability=survey.tag_serious_illness or survey.tag_severe_disability,
+                visit_date=survey.visit_date,
+            ),
+            rules_for(survey),
+        )
+        survey.recommendation = result.suggested_outcome
+        if survey.status == Survey.Status.SUBMITTED:
+            survey.result = result.as_dict()
+            survey.per_capita_income = result.per_capita_monthly
+            survey.suggested_outcome = result.suggested_outcome
+            survey.suggested_amount = result.suggested_amount
+            survey.submitted_by = cadre
+            survey.submitted_at = _aware(survey.visit_date, 17)
+    Survey.objects.bulk_create(surveys, batch_size=2000)
+    for survey in surveys:
+        for order, (m, inc) in enumerate(survey._people):
+            row = SurveyMember(
+                survey=survey, member=m, name=m.name, id_number=m.id_number, relationship=m.relationship, order=order
+            )
+            row._incomes = inc
+            member_rows.append(row)
+        signed = survey.status == Survey.Status.SUBMITTED
+        for order, user in enumerate([cadre, partner]):
+            signatures.append(
+                SurveySignature(
+                    survey=survey,
+                    investigator=user,
+                    order=order,
+                    signed_at=_aware(survey.visit_date, 12) if signed else None,
+                    method="本人登录签字" if signed else "",
+                )
+            )
+        events.append(
+            AuditEvent(
+                action=AuditEvent.Action.GENERATE,
+                model=Survey._meta.label,
+                object_id=str(survey.public_id),
+                object_repr=str(survey),
+                household=survey._household,
+                campaign=campaign,
+                reason="生成演示调查",
+                at=survey.created_at,
+            )
+        )
+    SurveyMember.objects.bulk_create(member_rows, batch_size=4000)
+    for row in member_rows:
+        incomes += [SurveyIncome(survey_member=row, category=c, amount=a) for c, a in row._incomes.items()]
+    SurveyIncome.objects.bulk_create(incomes, batch_size=4000)
+    SurveySignature.objects.bulk_create(signatures, batch_size=4000)
+    AuditEvent.objects.bulk_create(events, batch_size=4000)
+    return len(surveys)

@@ -1,0 +1,49 @@
+"""Survey page and coverage list: a fixed number of queries whatever the size."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cases.demo import generate_households
+from surveys import services
+from surveys.models import VillageReport
+from tests.surveys.conftest import form_data
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_survey_page_costs_the_same_for_2_and_6_members(
+    client, cadre_a, survey_a, household_a, make_household, village_a, campaign
+):
+    client.force_login(cadre_a)
+    client.post(
+        reverse("survey_edit", args=[survey_a.public_id]),
+        form_data(survey_a, **{"m-0-inc_wage": "3600", "m-1-inc_crop": "100"}),
+    )
+    small = _count(client, reverse("survey_edit", args=[survey_a.public_id]))
+    big_household = make_household(village_a, head="钱有福", others=("甲", "乙", "丙", "丁", "戊"))
+    big = services.start_survey(big_household, campaign=campaign, actor=cadre_a)
+    overrides = {f"m-{i}-inc_wage": "1000" for i in range(6)}
+    client.post(reverse("survey_edit", args=[big.public_id]), form_data(big, **overrides))
+    assert _count(client, reverse("survey_edit", args=[big.public_id])) == small
+
+
+def test_the_coverage_list_has_a_fixed_query_budget(client, town_office, cadre_a, campaign, django_assert_num_queries):
+    generate_households(campaign, 60, seed=3)
+    client.force_login(town_office)
+    small = _count(client, reverse("survey_coverage"))
+    generate_households(campaign, 600, seed=4)
+    for village in campaign.town.villages.all()[:3]:  # reports do not add queries either
+        VillageReport.objects.create(campaign=campaign, village=village, reported_by=cadre_a, households=1)
+    large = _count(client, reverse("survey_coverage"))
+    # session, user, profile, campaign, villages, counts per village, unaccounted members, reports
+    assert small == large == 8
+    village = campaign.town.villages.get(name="湖滨村")
+    small_village = _count(client, reverse("survey_village", args=[village.code]))
+    generate_households(campaign, 300, seed=5)
+    assert _count(client, reverse("survey_village", args=[village.code])) == small_village
