@@ -13,7 +13,8 @@ from dibao import permissions
 from .models import Campaign, Household, Member
 
 
-def _uuid(value) -> uuid.UUID:
+def public_uuid(value) -> uuid.UUID:
+    """A public identifier from a URL; a malformed one is simply not found."""
     try:
         return uuid.UUID(str(value))
     except ValueError as exc:
@@ -22,7 +23,7 @@ def _uuid(value) -> uuid.UUID:
 
 def get_household_for_user(request, public_id, *, write: bool = False) -> Household:
     qs = Household.objects.visible_to(request.user).select_related("village", "group")
-    household = qs.filter(public_id=_uuid(public_id)).first()
+    household = qs.filter(public_id=public_uuid(public_id)).first()
     if household is None:
         raise Http404("没有找到该家庭。")
     if write:
@@ -33,7 +34,7 @@ def get_household_for_user(request, public_id, *, write: bool = False) -> Househ
 def get_member_for_user(request, public_id, *, write: bool = False) -> Member:
     visible = Household.objects.visible_to(request.user)
     member = (
-        Member.objects.filter(public_id=_uuid(public_id), household__in=visible)
+        Member.objects.filter(public_id=public_uuid(public_id), household__in=visible)
         .select_related("household__village", "household__group")
         .first()
     )

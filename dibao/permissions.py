@@ -19,6 +19,8 @@ ROLE_ADMIN = "admin"
 REGISTRY_WRITERS = {ROLE_VILLAGE, ROLE_TOWN, ROLE_ADMIN}
 # Who may change the campaign's configuration.
 CAMPAIGN_WRITERS = {ROLE_TOWN, ROLE_ADMIN}
+# Who may start, fill in, sign and submit door-to-door surveys.
+SURVEY_WRITERS = {ROLE_VILLAGE, ROLE_WORK_GROUP, ROLE_TOWN, ROLE_ADMIN}
 # Who may reveal a full ID number on a detail page (each reveal is recorded).
 FULL_ID_READERS = {ROLE_VILLAGE, ROLE_TOWN, ROLE_ADMIN}
 
@@ -68,6 +70,10 @@ def can_write_registry(user) -> bool:
 
 def can_edit_campaign(user) -> bool:
     return role_of(user) in CAMPAIGN_WRITERS
+
+
+def can_survey(user) -> bool:
+    return role_of(user) in SURVEY_WRITERS
 
 
 def can_read_full_ids(user) -> bool:

@@ -2,7 +2,43 @@ from django.contrib import admin
 
 from cases.admin import AuditedAdmin
 
-from .models import ScreeningEntry, Survey, SurveyMember, SurveySignature, VillageReport
+from .models import (
+    ScreeningEntry,
+    Survey,
+    SurveyDeduction,
+    SurveyHouse,
+    SurveyIncome,
+    SurveyMember,
+    SurveySignature,
+    SurveySupporter,
+    SurveyVehicle,
+    VillageReport,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Survey rows change only through the survey pages, which version and sign them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+for model in (
+    SurveyMember,
+    SurveyIncome,
+    SurveyDeduction,
+    SurveyHouse,
+    SurveyVehicle,
+    SurveySupporter,
+    SurveySignature,
+):
+    admin.site.register(model, ReadOnlyAdmin)
 
 
 class SurveyMemberInline(admin.TabularInline):
@@ -22,22 +58,11 @@ class SurveySignatureInline(admin.TabularInline):
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
-    """Surveys change only through the survey pages (signing, versioning); here they are read."""
-
+class SurveyAdmin(ReadOnlyAdmin):
     list_display = ["household", "form", "version", "status", "visit_date", "suggested_outcome", "submitted_at"]
     list_filter = ["form", "status", "suggested_outcome"]
     list_select_related = ["household__village"]
     inlines = [SurveyMemberInline, SurveySignatureInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ScreeningEntry)
@@ -48,8 +73,5 @@ class ScreeningEntryAdmin(AuditedAdmin):
 
 
 @admin.register(VillageReport)
-class VillageReportAdmin(admin.ModelAdmin):
+class VillageReportAdmin(ReadOnlyAdmin):
     list_display = ["village", "campaign", "reported_by", "reported_at", "households"]
-
-    def has_change_permission(self, request, obj=None):
-        return False

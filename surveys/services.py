@@ -630,45 +630,58 @@ def add_to_screening(campaign: Campaign, household: Household, *, kind: str, act
 
 
 def coverage_by_village(campaign: Campaign, villages) -> list[dict[str, Any]]:
-    """Per village: households to visit, not visited, in draft, submitted; members not yet accounted for.
+    """Per village: households to visit, submitted, in draft, not visited, and the report.
 
-    Three aggregate queries whatever the number of households.
+    Three aggregate queries whatever the number of households; the members not
+    yet accounted for are counted per village by `unaccounted_members`.
     """
-    universe = survey_universe(campaign).filter(village__in=villages)
-    submitted = Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED).values("household_id")
-    drafts = Survey.objects.filter(campaign=campaign, status=Survey.Status.DRAFT).values("household_id")
-    counts = {
-        row["village_id"]: row
-        for row in universe.values("village_id").annotate(
-            total=Count("id"),
-            submitted=Count("id", filter=Q(id__in=submitted)),
-            draft=Count("id", filter=Q(id__in=drafts) & ~Q(id__in=submitted)),
-        )
-    }
-    members = dict(
-        Member.objects.filter(household__in=universe.exclude(id__in=submitted), status=Member.Status.PRESENT)
-        .values("household__village_id")
+    totals = dict(
+        survey_universe(campaign)
+        .filter(village__in=villages)
+        .values("village_id")
         .annotate(n=Count("id"))
-        .values_list("household__village_id", "n")
+        .values_list("village_id", "n")
     )
+    states: dict[tuple[int, str], int] = {}
+    rows = (
+        Survey.objects.filter(campaign=campaign, household__village__in=villages)
+        # a correction's draft belongs to a household that is already submitted
+        .filter(Q(status=Survey.Status.SUBMITTED) | Q(status=Survey.Status.DRAFT, supersedes__isnull=True))
+        .values("household__village_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        states[(row["household__village_id"], row["status"])] = row["n"]
     reports = {r.village_id: r for r in VillageReport.objects.filter(campaign=campaign).select_related("campaign")}
-    rows = []
+    out = []
     for village in villages:
-        c = counts.get(village.id, {"total": 0, "submitted": 0, "draft": 0})
-        rows.append(
+        total = totals.get(village.id, 0)
+        submitted = states.get((village.id, Survey.Status.SUBMITTED), 0)
+        draft = states.get((village.id, Survey.Status.DRAFT), 0)
+        out.append(
             {
                 "village": village,
-                "total": c["total"],
-                "submitted": c["submitted"],
-                "draft": c["draft"],
-                "not_visited": c["total"] - c["submitted"] - c["draft"],
-                "members_unaccounted": members.get(village.id, 0),
-                "complete": c["total"] > 0 and c["submitted"] == c["total"],
-                "percent": round(100 * c["submitted"] / c["total"]) if c["total"] else 0,
+                "total": total,
+                "submitted": submitted,
+                "draft": draft,
+                "not_visited": total - submitted - draft,
+                "complete": total > 0 and submitted == total,
+                "percent": round(100 * submitted / total) if total else 0,
                 "report": reports.get(village.id),
             }
         )
-    return rows
+    return out
+
+
+def unsubmitted(campaign: Campaign, village: Village):
+    """The village's households that still lack a submitted survey."""
+    submitted = Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED).values("household_id")
+    return survey_universe(campaign).filter(village=village).exclude(id__in=submitted)
+
+
+def unaccounted_members(campaign: Campaign, village: Village) -> int:
+    """Registered members of the village not yet accounted for by a submitted survey (户不漏人)."""
+    return Member.objects.filter(household__in=unsubmitted(campaign, village), status=Member.Status.PRESENT).count()
 
 
 @transaction.atomic
@@ -678,9 +691,7 @@ def report_village(campaign: Campaign, village: Village, *, actor, note: str = "
         raise DomainError("只能在全面复核或汇总核实阶段上报。")
     if VillageReport.objects.filter(campaign=campaign, village=village).exists():
         raise DomainError(f"{village.name}已经上报。")
-    universe = survey_universe(campaign).filter(village=village)
-    submitted = Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED).values("household_id")
-    missing = universe.exclude(id__in=submitted)
+    missing = unsubmitted(campaign, village)
     count = missing.count()
     if count:
         heads = list(
@@ -688,13 +699,17 @@ def report_village(campaign: Campaign, village: Village, *, actor, note: str = "
                 household__in=missing[:10], status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD
             ).values_list("name", flat=True)
         )
-        people = Member.objects.filter(household__in=missing, status=Member.Status.PRESENT).count()
+        people = unaccounted_members(campaign, village)
         raise DomainError(
             f"{village.name}尚有{count}户未完成入户调查（涉及{people}名成员未核实），不能上报。"
             f"未完成的户（部分）：{'、'.join(heads)}{'等' if count > len(heads) else ''}。"
         )
     report = VillageReport.objects.create(
-        campaign=campaign, village=village, reported_by=actor, households=universe.count(), note=note
+        campaign=campaign,
+        village=village,
+        reported_by=actor,
+        households=survey_universe(campaign).filter(village=village).count(),
+        note=note,
     )
     audit.record(
         actor=actor,

@@ -16,6 +16,7 @@ from cases.views import visible_villages
 from dibao import permissions
 
 from . import services
+from .access import get_survey_for_user
 from .eligibility import COUNTED_INCOME, EXCLUDED_INCOME
 from .forms import (
     CorrectionForm,
@@ -27,29 +28,7 @@ from .forms import (
 )
 from .models import ScreeningEntry, Survey, VillageReport
 
-SURVEY_WRITERS = {permissions.ROLE_VILLAGE, permissions.ROLE_WORK_GROUP, permissions.ROLE_TOWN, permissions.ROLE_ADMIN}
 PAGE_SIZE = 30
-
-
-def can_survey(user) -> bool:
-    return permissions.role_of(user) in SURVEY_WRITERS
-
-
-def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
-    """The survey if the user's area covers its household (404 otherwise); 403 for a read-only role's write."""
-    from cases.access import _uuid
-
-    survey = (
-        Survey.objects.visible_to(request.user)
-        .select_related("campaign", "household__village", "household__group", "created_by", "submitted_by")
-        .filter(public_id=_uuid(public_id))
-        .first()
-    )
-    if survey is None:
-        raise Http404("没有找到该调查。")
-    if write:
-        permissions.require(can_survey(request.user))
-    return survey.with_rows()
 
 
 def _village_for_user(request, code) -> Village:
@@ -65,7 +44,7 @@ def coverage(request):
     campaign = get_current_campaign(request)
     villages = list(visible_villages(request.user))
     rows = services.coverage_by_village(campaign, villages)
-    totals = {k: sum(r[k] for r in rows) for k in ("total", "submitted", "draft", "not_visited", "members_unaccounted")}
+    totals = {k: sum(r[k] for r in rows) for k in ("total", "submitted", "draft", "not_visited")}
     return render(
         request,
         "surveys/coverage.html",
@@ -73,7 +52,7 @@ def coverage(request):
             "campaign": campaign,
             "rows": rows,
             "totals": totals,
-            "can_survey": can_survey(request.user),
+            "can_survey": permissions.can_survey(request.user),
         },
     )
 
@@ -120,8 +99,9 @@ def village_households(request, code):
             "page": page,
             "rows": rows,
             "status": status,
-            "can_survey": can_survey(request.user),
+            "can_survey": permissions.can_survey(request.user),
             "report": VillageReport.objects.filter(campaign=campaign, village=village).first(),
+            "unaccounted": services.unaccounted_members(campaign, village),
         },
     )
 
@@ -147,7 +127,7 @@ def report(request, code):
 @require_POST
 def start(request, household_id):
     household = get_household_for_user(request, household_id)
-    permissions.require(can_survey(request.user))
+    permissions.require(permissions.can_survey(request.user))
     campaign = get_current_campaign(request)
     try:
         survey = services.start_survey(
@@ -186,7 +166,7 @@ def edit(request, public_id):
     survey = get_survey_for_user(request, public_id, write=request.method == "POST")
     if not survey.is_draft:
         return redirect("survey_detail", public_id=survey.public_id)
-    permissions.require(can_survey(request.user))
+    permissions.require(permissions.can_survey(request.user))
     forms = SurveyForms(survey, request.POST or None)
     result = None
     if request.method == "POST":
@@ -215,7 +195,7 @@ def edit(request, public_id):
 @require_POST
 def preview(request, public_id):
     """The eligibility panel for what the form holds now, unsaved (called while the cadre types)."""
-    survey = get_survey_for_user(request, public_id)
+    survey = get_survey_for_user(request, public_id, write=True)
     forms = SurveyForms(survey, request.POST)
     if not forms.is_valid():
         return render(request, "surveys/_eligibility.html", {"invalid": True})
@@ -327,10 +307,18 @@ def differences(old: Survey, new: Survey) -> list[tuple[str, str, str]]:
 @require_GET
 def detail(request, public_id):
     survey = get_survey_for_user(request, public_id)
-    if survey.is_draft and can_survey(request.user):
+    if survey.is_draft and permissions.can_survey(request.user):
         return redirect("survey_edit", public_id=survey.public_id)
     chain = _version_chain(survey)
-    previous = survey.supersedes
+    previous = survey.supersedes.with_rows() if survey.supersedes_id else None
+    # The stored figures are what the signers saw; recomputing shows the effect of changed standards.
+    recomputed = services.assess_survey(survey) if survey.result else None
+    if recomputed and (
+        recomputed.per_capita_monthly == survey.per_capita_income
+        and recomputed.suggested_outcome == survey.suggested_outcome
+        and recomputed.suggested_amount == survey.suggested_amount
+    ):
+        recomputed = None
     return render(
         request,
         "surveys/detail.html",
@@ -343,9 +331,10 @@ def detail(request, public_id):
             "diff": differences(previous, survey) if previous else None,
             "previous": previous,
             "correction_form": CorrectionForm(),
-            "can_survey": can_survey(request.user),
+            "can_survey": permissions.can_survey(request.user),
             "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
             "income_labels": {**COUNTED_INCOME, **EXCLUDED_INCOME},
+            "recomputed": recomputed,
         },
     )
 

@@ -75,7 +75,7 @@ def test_a_cadre_fills_form_a_and_submits_it_with_a_second_investigator(
     screenshot(page, "12-signed")
     page.get_by_role("button", name="提交调查").click()
     page.get_by_text("调查已提交并锁定").wait_for()
-    assert "已提交" in page.locator("h1 + p").inner_text()
+    assert "已提交" in page.get_by_test_id("survey-status").inner_text()
     screenshot(page, "13-submitted")
 
     survey = Survey.objects.get()

@@ -41,7 +41,8 @@ def test_the_coverage_list_has_a_fixed_query_budget(client, town_office, cadre_a
     for village in campaign.town.villages.all()[:3]:  # reports do not add queries either
         VillageReport.objects.create(campaign=campaign, village=village, reported_by=cadre_a, households=1)
     large = _count(client, reverse("survey_coverage"))
-    # session, user, profile, campaign, villages, counts per village, unaccounted members, reports
+    # session, user, profile, campaign, villages, households per village, surveys per village and
+    # status, reports (with their campaign)
     assert small == large == 8
     village = campaign.town.villages.get(name="湖滨村")
     small_village = _count(client, reverse("survey_village", args=[village.code]))

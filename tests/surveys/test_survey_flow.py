@@ -157,9 +157,11 @@ def test_the_village_report_is_refused_below_100_percent(
     other = make_household(village_a, head="钱有福")
     client.force_login(cadre_a)
     code = village_a.code
+    page = client.get(reverse("survey_village", args=[code])).content.decode()
+    assert 'data-testid="unaccounted">4<' in page  # 2 households × 2 members
     response = client.post(reverse("survey_report", args=[code]), follow=True)
     page = response.content.decode()
-    assert "尚有2户未完成入户调查" in page and "张建国" in page and "钱有福" in page
+    assert "尚有2户未完成入户调查（涉及4名成员未核实）" in page and "张建国" in page and "钱有福" in page
     assert not VillageReport.objects.exists()
     for household in (household_a, other):
         client.post(reverse("survey_start", args=[household.public_id]))
@@ -283,3 +285,17 @@ def test_screening_puts_a_non_dibao_household_on_form_b(
     assert survey.form == "B"
     client.force_login(cadre_a)
     assert client.post(reverse("survey_screening_add", args=[edge.public_id]), {"kind": "edge"}).status_code == 403
+
+
+def test_a_submitted_survey_can_be_recomputed_under_new_standards(client, cadre_a, group_leader_a, survey_a, campaign):
+    client.force_login(cadre_a)
+    _complete(client, survey_a)
+    _sign_both(client, survey_a, cadre_a, group_leader_a)
+    client.post(reverse("survey_submit", args=[survey_a.public_id]))
+    page = client.get(reverse("survey_detail", args=[survey_a.public_id])).content.decode()
+    assert 'data-testid="recomputed"' not in page
+    Campaign.objects.filter(pk=campaign.pk).update(rural_standard=Decimal("600"))
+    page = client.get(reverse("survey_detail", args=[survey_a.public_id])).content.decode()
+    # stored: 3,600 / 12 / 2 = 150.00 against 505; recomputed against 600: (600 − 150) × 2 = 900.00
+    assert "人均月收入 <strong>150.00</strong> 元（标准 505.00 元）" in page
+    assert "按当前标准重新测算：人均月收入 150.00 元（标准 600.00 元），建议调整金额或类别，月补差 900.00 元" in page
