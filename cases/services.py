@@ -337,6 +337,31 @@ def update_campaign(
     return campaign
 
 
+def _import_one(obj, data: dict[str, Any], fields: list[str], *, actor, household, reason: str, batch):
+    """Create or update one object of an import; its audit event, or None when nothing changed."""
+    created = obj.pk is None
+    before = {} if created else audit.snapshot(obj)
+    _assign(obj, data, fields)
+    if isinstance(obj, Member):
+        obj.derive_from_id()
+    elif not created:
+        obj.updated_at = timezone.now()
+    event = audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE if created else AuditEvent.Action.UPDATE,
+        obj=obj,
+        before=before,
+        after=audit.snapshot(obj),
+        household=household,
+        reason=reason,
+        batch=batch,
+        save=False,
+    )
+    if event:
+        obj.save()
+    return event
+
+
 @transaction.atomic
 def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     """Save a checked roll: households matched by the head's ID, members by ID.
@@ -354,87 +379,35 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     ids = [m.data["id_number"] for p in check.households for m in p.members]
     existing = {
         m.id_number: m
-        for m in Member.objects.select_for_update().filter(id_number__in=ids, status=Member.Status.PRESENT)
+        for m in Member.objects.select_for_update()
+        .filter(id_number__in=ids, status=Member.Status.PRESENT)
+        .select_related("household")
     }
     events = []
     try:
         for plan in check.households:
             head = existing.get(plan.head_id)
-            if head is None:
-                household = Household()
-                _assign(household, plan.data, HOUSEHOLD_FIELDS)
-                household.save()
-                counts["households_created"] += 1
-                events.append(
-                    audit.record(
-                        actor=actor,
-                        action=AuditEvent.Action.CREATE,
-                        obj=household,
-                        after=audit.snapshot(household),
-                        household=household,
-                        reason=reason,
-                        batch=batch,
-                        save=False,
-                    )
-                )
-            else:
-                household = head.household
-                before = audit.snapshot(household)
-                _assign(household, plan.data, HOUSEHOLD_FIELDS)
-                event = audit.record(
-                    actor=actor,
-                    action=AuditEvent.Action.UPDATE,
-                    obj=household,
-                    before=before,
-                    after=audit.snapshot(household),
-                    household=household,
-                    reason=reason,
-                    batch=batch,
-                    save=False,
-                )
-                if event:
-                    household.updated_at = timezone.now()
-                    household.save()
-                    counts["households_updated"] += 1
-                    events.append(event)
+            household = head.household if head else Household()
+            event = _import_one(
+                household, plan.data, HOUSEHOLD_FIELDS, actor=actor, household=household, reason=reason, batch=batch
+            )
+            if event:
+                counts["households_updated" if head else "households_created"] += 1
+                events.append(event)
             # Heads first, so that a changed head never meets the old one.
             for planned in sorted(plan.members, key=lambda p: p.data["relationship"] != Member.Relationship.HEAD):
                 member = existing.get(planned.data["id_number"])
-                if member is None:
-                    member = Member(household=household)
-                    _assign(member, planned.data, MEMBER_FIELDS)
-                    member.derive_from_id()
-                    member.save()
-                    counts["members_created"] += 1
-                    events.append(
-                        audit.record(
-                            actor=actor,
-                            action=AuditEvent.Action.CREATE,
-                            obj=member,
-                            after=audit.snapshot(member),
-                            household=household,
-                            reason=reason,
-                            batch=batch,
-                            save=False,
-                        )
-                    )
-                    continue
-                before = audit.snapshot(member)
-                _assign(member, planned.data, MEMBER_FIELDS)
-                event = audit.record(
+                event = _import_one(
+                    member or Member(household=household),
+                    planned.data,
+                    MEMBER_FIELDS,
                     actor=actor,
-                    action=AuditEvent.Action.UPDATE,
-                    obj=member,
-                    before=before,
-                    after=audit.snapshot(member),
                     household=household,
                     reason=reason,
                     batch=batch,
-                    save=False,
                 )
                 if event:
-                    member.save()
-                    counts["members_updated"] += 1
+                    counts["members_updated" if member else "members_created"] += 1
                     events.append(event)
             if (
                 household.members.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD).count()

@@ -306,30 +306,8 @@ def _check_members(survey: Survey, members: list[MemberInput]) -> None:
                 raise DomainError(f"{m.name}的收入不能为负数。", field="members")
 
 
-@transaction.atomic
-def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
-    """Save the draft as the form sent it (any section may still be empty).
-
-    1. Only drafts change; 2. member rows are checked against the registry;
-    3. header and rows are replaced together; 4. signatures given before a
-    change of content are voided; 5. the change is recorded.
-    """
-    survey = _lock_draft(survey)
-    if data.header.get("visit_date") and data.header["visit_date"] > timezone.localdate():
-        raise DomainError("入户调查日期不能晚于今天。", field="visit_date")
-    for kind, amount in data.deductions.items():
-        if kind not in DEDUCTIONS:
-            raise DomainError(f"未知的扣减项目“{kind}”。", field="deductions")
-        if amount < 0:
-            raise DomainError("扣减金额不能为负数。", field="deductions")
-    _check_members(survey, data.members)
-    before_print = survey.content_fingerprint()
-    before = audit.snapshot(survey, HEADER_FIELDS)
-    for name in HEADER_FIELDS:
-        if name in data.header:
-            setattr(survey, name, data.header[name])
-    survey.updated_at = timezone.now()
-    survey.save()
+def _write_rows(survey: Survey, data: SurveyInput) -> None:
+    """Replace every row of the survey (members and their income, deductions, houses, vehicles, supporters)."""
     survey.members.all().delete()
     for i, m in enumerate(data.members):
         row = SurveyMember.objects.create(
@@ -359,6 +337,33 @@ def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
     ):
         getattr(survey, related).all().delete()
         model.objects.bulk_create([model(survey=survey, **row) for row in rows])
+
+
+@transaction.atomic
+def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
+    """Save the draft as the form sent it (any section may still be empty).
+
+    1. Only drafts change; 2. member rows are checked against the registry;
+    3. header and rows are replaced together; 4. signatures given before a
+    change of content are voided; 5. the change is recorded.
+    """
+    survey = _lock_draft(survey)
+    if data.header.get("visit_date") and data.header["visit_date"] > timezone.localdate():
+        raise DomainError("入户调查日期不能晚于今天。", field="visit_date")
+    for kind, amount in data.deductions.items():
+        if kind not in DEDUCTIONS:
+            raise DomainError(f"未知的扣减项目“{kind}”。", field="deductions")
+        if amount < 0:
+            raise DomainError("扣减金额不能为负数。", field="deductions")
+    _check_members(survey, data.members)
+    before_print = survey.content_fingerprint()
+    before = audit.snapshot(survey, HEADER_FIELDS)
+    for name in HEADER_FIELDS:
+        if name in data.header:
+            setattr(survey, name, data.header[name])
+    survey.updated_at = timezone.now()
+    survey.save()
+    _write_rows(survey, data)
     changed = survey.with_rows().content_fingerprint() != before_print
     voided = 0
     if changed:
@@ -554,7 +559,7 @@ def start_correction(survey: Survey, *, actor, reason: str, late_reason: str = "
     if Survey.objects.filter(campaign=survey.campaign, household=survey.household, status=Survey.Status.DRAFT).exists():
         raise DomainError("该户已有一份未提交的更正。")
     phase_gate(survey.campaign, actor, late_reason)
-    data = input_from(survey)
+    data = input_from(survey.with_rows())
     copy = Survey.objects.create(
         campaign=survey.campaign,
         household=survey.household,
@@ -565,29 +570,7 @@ def start_correction(survey: Survey, *, actor, reason: str, late_reason: str = "
         created_by=actor,
         **{f: getattr(survey, f) for f in HEADER_FIELDS},
     )
-    for i, m in enumerate(data.members):
-        row = SurveyMember.objects.create(
-            survey=copy,
-            member_id=m.member_id,
-            name=m.name,
-            id_number=m.id_number,
-            relationship=m.relationship,
-            presence=m.presence,
-            change_date=m.change_date,
-            change_reason=m.change_reason,
-            co_resident=m.co_resident,
-            left_out_reason=m.left_out_reason,
-            order=i,
-        )
-        SurveyIncome.objects.bulk_create(
-            [SurveyIncome(survey_member=row, category=c, amount=a) for c, a in m.incomes.items()]
-        )
-    SurveyDeduction.objects.bulk_create(
-        [SurveyDeduction(survey=copy, kind=k, amount=a) for k, a in data.deductions.items()]
-    )
-    SurveyHouse.objects.bulk_create([SurveyHouse(survey=copy, **h) for h in data.houses])
-    SurveyVehicle.objects.bulk_create([SurveyVehicle(survey=copy, **v) for v in data.vehicles])
-    SurveySupporter.objects.bulk_create([SurveySupporter(survey=copy, **s) for s in data.supporters])
+    _write_rows(copy, data)
     SurveySignature.objects.bulk_create(
         [
             SurveySignature(survey=copy, investigator_id=s.investigator_id, order=s.order)
@@ -675,7 +658,10 @@ def coverage_by_village(campaign: Campaign, villages) -> list[dict[str, Any]]:
 
 def unsubmitted(campaign: Campaign, village: Village):
     """The village's households that still lack a submitted survey."""
-    submitted = Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED).values("household_id")
+    # Scoped to the village, the subquery hashes one village's surveys, not the county's.
+    submitted = Survey.objects.filter(
+        campaign=campaign, status=Survey.Status.SUBMITTED, household__village=village
+    ).values("household_id")
     return survey_universe(campaign).filter(village=village).exclude(id__in=submitted)
 
 
