@@ -58,7 +58,12 @@ def demo_logins(campaign: Campaign) -> list[DemoLogin]:
     rows = []
     profiles = Profile.objects.select_related("user", "village", "work_group").order_by("user__username")
     for p in profiles:
-        scope = p.village.name if p.village else (p.work_group.name if p.work_group else "全镇")
+        if p.village:
+            scope = p.village.name
+        elif p.work_group:
+            scope = p.work_group.name
+        else:
+            scope = {Profile.Role.COUNTY: "全县（只读）", Profile.Role.LEADERSHIP: "全镇（只读）"}.get(p.role, "全镇")
         rows.append(DemoLogin(p.user.username, p.get_role_display(), scope))
     return rows
 

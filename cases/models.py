@@ -618,7 +618,6 @@ class AuditEvent(models.Model):
         UPDATE = "update", _("修改")
         DELETE = "delete", _("删除")
         STATUS = "status", _("成员变动")
-        IMPORT = "import", _("导入")
         VIEW_ID = "view_id", _("查看身份证号")
         GENERATE = "generate", _("系统生成")
 

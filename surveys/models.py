@@ -183,10 +183,6 @@ class Survey(models.Model):
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
 
-    @property
-    def financial_assets(self) -> Decimal:
-        return self.deposits + self.securities + self.commercial_insurance + self.money_owed
-
     def with_rows(self) -> Survey:
         """Load (or reload) every row of the survey in one query per kind."""
         from django.db.models import prefetch_related_objects

@@ -25,7 +25,7 @@ def test_a_cadre_fills_form_a_and_submits_it_with_a_second_investigator(
     page = phone
     _login(page, cadre_a.username)
     page.get_by_role("button", name="菜单").click()
-    page.get_by_role("link", name="入户调查").click()
+    page.get_by_role("link", name="入户调查", exact=True).click()
     page.get_by_role("link", name="湖滨村").click()
     page.get_by_role("link", name="未走访").click()
     listing = page.get_by_test_id("survey-households")
