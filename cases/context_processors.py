@@ -13,4 +13,5 @@ def role(request):
         "user_role_label": dict(Profile.Role.choices).get(role, ""),
         "can_write_registry": permissions.can_write_registry(user),
         "can_edit_campaign": permissions.can_edit_campaign(user),
+        "can_report_village": permissions.can_report_village(user),
     }

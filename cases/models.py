@@ -31,6 +31,14 @@ class Town(models.Model):
         return f"{self.county}{self.name}"
 
 
+class VillageQuerySet(models.QuerySet):
+    def visible_to(self, user) -> VillageQuerySet:
+        from dibao.permissions import village_scope
+
+        scope = village_scope(user)
+        return self if scope is None else self.filter(id__in=scope)
+
+
 class Village(models.Model):
     class Kind(models.TextChoices):
         RURAL = "rural", _("农村")
@@ -41,6 +49,8 @@ class Village(models.Model):
     name = models.CharField(_("村（社区）"), max_length=50)
     kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    objects = VillageQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("村（社区）")

@@ -36,12 +36,6 @@ PAGE_SIZE = 30
 ID_SUFFIX = re.compile(r"^[0-9]{1,17}[0-9X]?$")
 
 
-def visible_villages(user):
-    scope = permissions.village_scope(user)
-    qs = Village.objects.all()
-    return qs if scope is None else qs.filter(id__in=scope)
-
-
 @require_GET
 def healthz(request):
     try:
@@ -55,7 +49,7 @@ def healthz(request):
 @login_required
 def home(request):
     campaign = get_current_campaign(request)
-    villages = visible_villages(request.user).annotate(
+    villages = Village.objects.visible_to(request.user).annotate(
         dibao=Count("households", filter=Q(households__dibao_status=Household.DibaoStatus.ACTIVE)),
         others=Count("households", filter=~Q(households__dibao_status=Household.DibaoStatus.ACTIVE)),
     )
@@ -87,7 +81,7 @@ def _search(qs, text: str):
 
 def household_queryset(user, params):
     """The scoped, filtered household list used by the page (and later exports)."""
-    villages = visible_villages(user)
+    villages = Village.objects.visible_to(user)
     form = HouseholdFilterForm(params or None, villages=villages)
     qs = Household.objects.visible_to(user)
     if form.is_valid():
@@ -203,7 +197,7 @@ def household_reveal_ids(request, public_id):
 @require_http_methods(["GET", "POST"])
 def household_create(request):
     permissions.require(permissions.can_write_registry(request.user))
-    villages = visible_villages(request.user)
+    villages = Village.objects.visible_to(request.user)
     form = HouseholdForm(request.POST or None, villages=villages)
     head_form = HeadForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and head_form.is_valid():
@@ -232,7 +226,7 @@ def household_create(request):
 @require_http_methods(["GET", "POST"])
 def household_edit(request, public_id):
     household = get_household_for_user(request, public_id, write=True)
-    form = HouseholdForm(request.POST or None, instance=household, villages=visible_villages(request.user))
+    form = HouseholdForm(request.POST or None, instance=household, villages=Village.objects.visible_to(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             services.update_household(household, actor=request.user, data=form.cleaned_data)

@@ -21,6 +21,8 @@ REGISTRY_WRITERS = {ROLE_VILLAGE, ROLE_TOWN, ROLE_ADMIN}
 CAMPAIGN_WRITERS = {ROLE_TOWN, ROLE_ADMIN}
 # Who may start, fill in, sign and submit door-to-door surveys.
 SURVEY_WRITERS = {ROLE_VILLAGE, ROLE_WORK_GROUP, ROLE_TOWN, ROLE_ADMIN}
+# Who may report a village's results to the town (上报).
+VILLAGE_REPORTERS = {ROLE_VILLAGE, ROLE_TOWN, ROLE_ADMIN}
 # Who may reveal a full ID number on a detail page (each reveal is recorded).
 FULL_ID_READERS = {ROLE_VILLAGE, ROLE_TOWN, ROLE_ADMIN}
 
@@ -74,6 +76,10 @@ def can_edit_campaign(user) -> bool:
 
 def can_survey(user) -> bool:
     return role_of(user) in SURVEY_WRITERS
+
+
+def can_report_village(user) -> bool:
+    return role_of(user) in VILLAGE_REPORTERS
 
 
 def can_read_full_ids(user) -> bool:

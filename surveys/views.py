@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cases.access import get_current_campaign, get_household_for_user
 from cases.models import Member, Village
 from cases.services import DomainError
-from cases.views import visible_villages
 from dibao import permissions
 
 from . import services
@@ -32,7 +31,7 @@ PAGE_SIZE = 30
 
 
 def _village_for_user(request, code) -> Village:
-    village = visible_villages(request.user).filter(code=code).first()
+    village = Village.objects.visible_to(request.user).filter(code=code).first()
     if village is None:
         raise Http404("没有找到该村（社区）。")
     return village
@@ -42,7 +41,7 @@ def _village_for_user(request, code) -> Village:
 @require_GET
 def coverage(request):
     campaign = get_current_campaign(request)
-    villages = list(visible_villages(request.user))
+    villages = list(Village.objects.visible_to(request.user))
     rows = services.coverage_by_village(campaign, villages)
     totals = {k: sum(r[k] for r in rows) for k in ("total", "submitted", "draft", "not_visited")}
     return render(
@@ -111,9 +110,7 @@ def village_households(request, code):
 def report(request, code):
     campaign = get_current_campaign(request)
     village = _village_for_user(request, code)
-    permissions.require(
-        permissions.role_of(request.user) in {permissions.ROLE_VILLAGE, permissions.ROLE_TOWN, permissions.ROLE_ADMIN}
-    )
+    permissions.require(permissions.can_report_village(request.user))
     try:
         services.report_village(campaign, village, actor=request.user, note=request.POST.get("note", "")[:200])
     except DomainError as exc:
@@ -380,7 +377,9 @@ def screening(request, household_id=None):
     entries = (
         ScreeningEntry.objects.filter(
             campaign=campaign,
-            household__in=services.survey_universe(campaign).filter(village__in=visible_villages(request.user)),
+            household__in=services.survey_universe(campaign).filter(
+                village__in=Village.objects.visible_to(request.user)
+            ),
         )
         .select_related("household__village", "added_by")
         .prefetch_related(
