@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404
@@ -28,6 +29,8 @@ from .forms import (
 from .models import ScreeningEntry, Survey, VillageReport
 
 PAGE_SIZE = 30
+SIGN_ATTEMPTS = 5
+SIGN_LOCK_MINUTES = 15
 
 
 def _village_for_user(request, code) -> Village:
@@ -236,10 +239,20 @@ def sign(request, public_id):
     if investigator.pk == request.user.pk:
         method = "本人登录签字"
     else:
+        # A password typed on someone else's device: limit guesses per investigator.
+        failures_key = f"sign-failures:{investigator.pk}"
+        if cache.get(failures_key, 0) >= SIGN_ATTEMPTS:
+            messages.error(
+                request,
+                f"{investigator.username}的密码错误次数过多，请{SIGN_LOCK_MINUTES}分钟后再试，或由本人登录签字。",
+            )
+            return redirect("survey_edit", public_id=survey.public_id)
         password = form.cleaned_data["password"]
         if not password or authenticate(request, username=investigator.username, password=password) is None:
+            cache.set(failures_key, cache.get(failures_key, 0) + 1, SIGN_LOCK_MINUTES * 60)
             messages.error(request, f"{investigator.username}的密码不正确，未签字。")
             return redirect("survey_edit", public_id=survey.public_id)
+        cache.delete(failures_key)
         method = "同一设备输入密码签字"
     try:
         services.sign_survey(survey, investigator=investigator, actor=request.user, method=method)

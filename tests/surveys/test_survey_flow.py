@@ -159,6 +159,7 @@ def test_the_village_report_is_refused_below_100_percent(
     code = village_a.code
     page = client.get(reverse("survey_village", args=[code])).content.decode()
     assert 'data-testid="unaccounted">4<' in page  # 2 households × 2 members
+    assert "张建国、李秀英" in page  # every member of a household still to visit is named
     response = client.post(reverse("survey_report", args=[code]), follow=True)
     page = response.content.decode()
     assert "尚有2户未完成入户调查（涉及4名成员未核实）" in page and "张建国" in page and "钱有福" in page
@@ -299,3 +300,20 @@ def test_a_submitted_survey_can_be_recomputed_under_new_standards(client, cadre_
     # stored: 3,600 / 12 / 2 = 150.00 against 505; recomputed against 600: (600 − 150) × 2 = 900.00
     assert "人均月收入 <strong>150.00</strong> 元（标准 505.00 元）" in page
     assert "按当前标准重新测算：人均月收入 150.00 元（标准 600.00 元），建议调整金额或类别，月补差 900.00 元" in page
+
+
+def test_password_guesses_for_a_second_investigator_are_limited(client, cadre_a, group_leader_a, survey_a):
+    from django.core.cache import cache
+
+    cache.clear()
+    client.force_login(cadre_a)
+    client.post(
+        reverse("survey_investigators", args=[survey_a.public_id]), {"investigators": [cadre_a.pk, group_leader_a.pk]}
+    )
+    url = reverse("survey_sign", args=[survey_a.public_id])
+    for _ in range(5):
+        client.post(url, {"investigator": group_leader_a.pk, "password": "guess"})
+    response = client.post(url, {"investigator": group_leader_a.pk, "password": PASSWORD}, follow=True)
+    assert "错误次数过多" in response.content.decode()
+    assert not survey_a.signatures.exclude(signed_at=None).exists()
+    cache.clear()
