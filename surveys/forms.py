@@ -99,6 +99,8 @@ class MemberRowForm(forms.Form):
                 raise forms.ValidationError(_("该成员不属于本户。"))
             # Name and ID of a registered member come from the registry, never from the form.
             data["name"], data["id_number"] = member.name, member.id_number
+            if not data.get("relationship"):
+                self.add_error("relationship", _("请选择与户主关系。"))
             if data.get("presence") == SurveyMember.Presence.NEW:
                 self.add_error("presence", _("登记成员不能选“新增成员”。"))
         else:

@@ -446,8 +446,11 @@ def missing_for_submission(survey: Survey) -> list[str]:
     unaccounted = [name for pk, name in registered.items() if pk not in accounted]
     if unaccounted:
         problems.append(f"以下登记成员未核实：{'、'.join(unaccounted)}（户不漏人）。")
-    if not any(m.stays for m in survey.members.all()):
+    staying = [m for m in survey.members.all() if m.stays]
+    if not staying:
         problems.append("至少要有一名在户成员。")
+    elif sum(1 for m in staying if m.relationship == Member.Relationship.HEAD) != 1:
+        problems.append("在户成员中应有且只有一名户主（户主迁出或去世时，请把另一名成员的关系改为户主）。")
     if survey.form == Survey.Form.A and not survey.dibao_reason.strip():
         problems.append("表A须说明享受低保的原因。")
     if not survey.main_cause:
@@ -469,7 +472,11 @@ def missing_for_submission(survey: Survey) -> list[str]:
 
 
 def _apply_member_changes(survey: Survey, actor) -> None:
-    """Member changes recorded in the survey reach the registry only now."""
+    """Member changes recorded in the survey reach the registry only now.
+
+    1. Members who left (a leaving head hands over to the member the survey
+    names as head); 2. changed relationships of those who stay; 3. new members.
+    """
     reason_prefix = f"入户调查（{survey}）："
     rows = list(survey.members.select_related("member"))
     staying_head = next((r for r in rows if r.stays and r.relationship == Member.Relationship.HEAD), None)
@@ -486,6 +493,14 @@ def _apply_member_changes(survey: Survey, actor) -> None:
                 reason=reason_prefix + (row.change_reason or row.get_presence_display()),
                 new_head=new_head,
             )
+    # A former head first, so that a new head never meets the old one.
+    for row in sorted(rows, key=lambda r: r.relationship == Member.Relationship.HEAD):
+        if row.presence == SurveyMember.Presence.PRESENT and row.member_id:
+            member = Member.objects.get(pk=row.member_id)
+            if member.is_live and member.relationship != row.relationship:
+                registry.update_member(
+                    member, actor=actor, data={"relationship": row.relationship}, reason=reason_prefix + "核实家庭关系"
+                )
     for row in rows:
         if (
             row.presence == SurveyMember.Presence.NEW

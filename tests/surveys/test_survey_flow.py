@@ -317,3 +317,22 @@ def test_password_guesses_for_a_second_investigator_are_limited(client, cadre_a,
     assert "错误次数过多" in response.content.decode()
     assert not survey_a.signatures.exclude(signed_at=None).exists()
     cache.clear()
+
+
+def test_when_the_head_dies_the_survey_names_the_new_head_and_the_registry_follows(
+    client, cadre_a, group_leader_a, survey_a
+):
+    client.force_login(cadre_a)
+    died = {"m-0-presence": "died", "m-0-change_date": "2019-09-01", "m-0-change_reason": "病故"}
+    _complete(client, survey_a, **died)
+    problems = client.get(reverse("survey_edit", args=[survey_a.public_id])).content.decode()
+    assert "在户成员中应有且只有一名户主" in problems
+    _complete(client, survey_a, **died, **{"m-1-relationship": "02"})
+    _sign_both(client, survey_a, cadre_a, group_leader_a)
+    response = client.post(reverse("survey_submit", args=[survey_a.public_id]), follow=True)
+    assert "调查已提交并锁定" in response.content.decode()
+    head = Member.objects.get(name="张建国")
+    spouse = Member.objects.get(name="李秀英")
+    assert head.status == "died" and head.status_changed_on == dt.date(2019, 9, 1)
+    assert spouse.relationship == "02" and spouse.is_live
+    assert survey_a.household.head() == spouse
