@@ -9,6 +9,7 @@ urlpatterns = [
     path("screening/", views.screening, name="survey_screening"),
     path("screening/<str:household_id>/", views.screening, name="survey_screening_add"),
     path("start/<str:household_id>/", views.start, name="survey_start"),
+    path("households/<str:household_id>/", views.household_survey, name="survey_household"),
     path("<str:public_id>/", views.detail, name="survey_detail"),
     path("<str:public_id>/edit/", views.edit, name="survey_edit"),
     path("<str:public_id>/preview/", views.preview, name="survey_preview"),

@@ -124,6 +124,33 @@ def report(request, code):
 
 
 @login_required
+@require_GET
+def household_survey(request, household_id):
+    """From a household's page: its current survey, or the way to start one."""
+    household = get_household_for_user(request, household_id)
+    campaign = get_current_campaign(request)
+    current = (
+        Survey.objects.filter(campaign=campaign, household=household)
+        .exclude(status=Survey.Status.SUPERSEDED)
+        .order_by("-version")
+        .first()
+    )
+    if current is not None:
+        return redirect("survey_detail", public_id=current.public_id)
+    return render(
+        request,
+        "surveys/household.html",
+        {
+            "household": household,
+            "campaign": campaign,
+            "in_universe": services.survey_universe(campaign).filter(pk=household.pk).exists(),
+            "can_survey": permissions.can_survey(request.user),
+            "screening_form": ScreeningForm(),
+        },
+    )
+
+
+@login_required
 @require_POST
 def start(request, household_id):
     household = get_household_for_user(request, household_id)

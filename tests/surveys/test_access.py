@@ -18,6 +18,7 @@ def test_it_answers_every_survey_page_by_role_and_area(persona, request, client,
         reverse("survey_village", args=[village_a.code]): 200 if sees else 404,
         reverse("survey_detail", args=[survey_a.public_id]): (302 if writes else 200) if sees else 404,
         reverse("survey_edit", args=[survey_a.public_id]): (200 if writes else 403) if sees else 404,
+        reverse("survey_household", args=[survey_a.household.public_id]): 302 if sees else 404,
     }
     for url, status in expected.items():
         assert client.get(url).status_code == status, (persona, url)
@@ -36,6 +37,7 @@ def test_anonymous_visitors_are_sent_to_login(client, survey_a, village_a):
         reverse("survey_village", args=[village_a.code]),
         reverse("survey_detail", args=[survey_a.public_id]),
         reverse("survey_edit", args=[survey_a.public_id]),
+        reverse("survey_household", args=[survey_a.household.public_id]),
     ]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url

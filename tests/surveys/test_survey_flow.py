@@ -336,3 +336,21 @@ def test_when_the_head_dies_the_survey_names_the_new_head_and_the_registry_follo
     assert head.status == "died" and head.status_changed_on == dt.date(2019, 9, 1)
     assert spouse.relationship == "02" and spouse.is_live
     assert survey_a.household.head() == spouse
+
+
+def test_the_household_page_leads_to_its_survey(client, cadre_a, cadre_b, household_a, make_household, village_a):
+    client.force_login(cadre_a)
+    detail = client.get(reverse("household_detail", args=[household_a.public_id])).content.decode()
+    url = reverse("survey_household", args=[household_a.public_id])
+    assert url in detail
+    page = client.get(url).content.decode()
+    assert "在保家庭，使用表A复核" in page and reverse("survey_start", args=[household_a.public_id]) in page
+    client.post(reverse("survey_start", args=[household_a.public_id]))
+    survey = Survey.objects.get()
+    response = client.get(url)
+    assert response["Location"] == reverse("survey_detail", args=[survey.public_id])
+    other = make_household(village_a, head="孙长林", others=(), dibao=False)
+    page = client.get(reverse("survey_household", args=[other.public_id])).content.decode()
+    assert "不在排查名单中" in page and "加入排查名单" not in page  # only the town office adds
+    client.force_login(cadre_b)
+    assert client.get(url).status_code == 404
