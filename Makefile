@@ -6,7 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_RUN := fonts-noto-cjk libharfbuzz-subset0 nodejs npm
+# nodejs and npm are checked by command, not by package: Node.js from another source bundles npm.
+APT_RUN := fonts-noto-cjk libharfbuzz-subset0
 APT_TEST := postgresql chromium poppler-utils
 HOST ?= 127.0.0.1:8000
 
@@ -17,7 +18,6 @@ deps-test: deps
 	@scripts/ensure_apt.sh $(APT_TEST)
 
 $(VENV)/.installed: requirements.txt
-	@command -v npm >/dev/null || scripts/ensure_apt.sh nodejs npm
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
