@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,10 +24,11 @@ def env_flag(name: str, default: bool = False) -> bool:
 
 DEBUG = env_flag("DEBUG")
 
+# No fallback with DEBUG off: the WSGI application refuses to start without a key
+# (dibao/wsgi.py), and Django refuses to sign anything with an empty one. Offline
+# commands such as `makemigrations --check` still load the settings.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = "development-only-insecure-key"  # noqa: S105 - DEBUG only
 
 ALLOWED_HOSTS = [

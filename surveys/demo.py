@@ -22,7 +22,6 @@ from .eligibility import Facts, Person, assess
 from .models import ScreeningEntry, Survey, SurveyIncome, SurveyMember, SurveySignature, VillageReport
 from .services import rules_for
 
-PHASE2_START = dt.date(2019, 10, 21)
 # Share of each village's households submitted and in draft, by village order.
 PROGRESS = [(1.0, 0.0)] * 5 + [(0.7, 0.15)] * 5 + [(0.3, 0.2)] * 5
 
@@ -31,8 +30,8 @@ def _aware(day: dt.date, hour: int) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, 0)))
 
 
-def _incomes(rng: random.Random, member: Member, standard: Decimal) -> dict[str, Decimal]:
-    age = member.age_on(PHASE2_START)
+def _incomes(rng: random.Random, member: Member, standard: Decimal, day: dt.date) -> dict[str, Decimal]:
+    age = member.age_on(day)
     if age < 16:
         return {}
     if age >= 60:
@@ -64,6 +63,8 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
         .exclude(dibao_status=Household.DibaoStatus.ACTIVE)
         .exclude(screening__campaign=campaign)
     )
+    # The screening list is drawn up at the end of phase 1 (安排部署).
+    deployed = campaign.phases.get(number=Campaign.PhaseNumber.DEPLOY).ends_on
     entries = []
     for h in non_dibao.only("id", "poverty_status", "is_edge"):
         if h.poverty_status == Household.PovertyStatus.NOT_LIFTED:
@@ -75,9 +76,7 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
         else:
             continue
         entries.append(
-            ScreeningEntry(
-                campaign=campaign, household=h, kind=kind, added_by=town, added_at=_aware(dt.date(2019, 10, 20), 9)
-            )
+            ScreeningEntry(campaign=campaign, household=h, kind=kind, added_by=town, added_at=_aware(deployed, 9))
         )
     ScreeningEntry.objects.bulk_create(entries, batch_size=2000)
 
@@ -100,7 +99,7 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
         plan += [(h, Survey.Status.DRAFT) for h in households[n_submitted : n_submitted + n_draft]]
         created += _write_surveys(campaign, rng, plan, cadres[village.id], group_users.get(village.id, town))
         if submitted_share == 1.0 and households:
-            day = dt.date(2019, 11, rng.choice([4, 5, 6]))
+            day = campaign.village_report_deadline - dt.timedelta(days=rng.choice([2, 1, 0]))
             VillageReport.objects.create(
                 campaign=campaign,
                 village=village,
@@ -113,8 +112,9 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
 
 def _write_surveys(campaign, rng, plan, cadre, partner) -> int:
     surveys, member_rows, incomes, signatures, events = [], [], [], [], []
+    review = campaign.phases.get(number=Campaign.PhaseNumber.REVIEW)
     for household, status in plan:
-        visit = PHASE2_START + dt.timedelta(days=rng.randrange(0, 15))
+        visit = review.starts_on + dt.timedelta(days=rng.randrange(0, (review.ends_on - review.starts_on).days))
         members = [m for m in household.members.all() if m.is_live]
         survey = Survey(
             campaign=campaign,
@@ -135,7 +135,7 @@ def _write_surveys(campaign, rng, plan, cadre, partner) -> int:
             head_confirmation="signed",
             findings="入户核实家庭人口、收入、财产情况。",
         )
-        survey._people = [(m, _incomes(rng, m, campaign.standard_for(household.hukou_type))) for m in members]
+        survey._people = [(m, _incomes(rng, m, campaign.standard_for(household.hukou_type), visit)) for m in members]
         survey._household = household
         surveys.append(survey)
     for survey in surveys:

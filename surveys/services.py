@@ -436,8 +436,18 @@ def sign_survey(survey: Survey, *, investigator, actor, method: str) -> SurveySi
     return signature
 
 
-def missing_for_submission(survey: Survey) -> list[str]:
+def signature_states(survey: Survey) -> list[tuple[SurveySignature, bool]]:
+    """Each investigator's signature and whether it covers the survey's current content."""
+    fingerprint = survey.content_fingerprint()
+    return [
+        (s, bool(s.signed_at) and s.fingerprint == fingerprint)
+        for s in survey.signatures.select_related("investigator__profile")
+    ]
+
+
+def missing_for_submission(survey: Survey, states: list[tuple[SurveySignature, bool]] | None = None) -> list[str]:
     """Everything that stops a submission, in words the cadre can act on."""
+    states = signature_states(survey) if states is None else states
     problems = []
     if not survey.visit_date:
         problems.append("请填写入户调查日期。")
@@ -461,13 +471,11 @@ def missing_for_submission(survey: Survey) -> list[str]:
         problems.append("请记录户主确认情况（签字、按手印或拒签）。")
     elif survey.head_confirmation == Survey.HeadConfirmation.REFUSED and not survey.head_refusal_reason.strip():
         problems.append("户主拒绝签字时请填写原因。")
-    signatures = list(survey.signatures.select_related("investigator"))
-    if len(signatures) < 2:
+    if len(states) < 2:
         problems.append("入户调查至少需要两名调查人。")
-    fingerprint = survey.content_fingerprint()
-    for s in signatures:
-        if not s.signed_at or s.fingerprint != fingerprint:
-            problems.append(f"调查人{s.investigator.username}尚未签字（或签字后内容有改动，需重新签字）。")
+    for signature, valid in states:
+        if not valid:
+            problems.append(f"调查人{signature.investigator.username}尚未签字（或签字后内容有改动，需重新签字）。")
     return problems
 
 

@@ -168,8 +168,7 @@ def start(request, household_id):
 
 def _edit_context(request, survey, forms, **extra):
     candidates = services.investigator_candidates(survey.household)
-    signatures = list(survey.signatures.select_related("investigator__profile"))
-    fingerprint = survey.content_fingerprint()
+    states = services.signature_states(survey)
     return {
         "survey": survey,
         "forms": forms,
@@ -177,10 +176,10 @@ def _edit_context(request, survey, forms, **extra):
         "counted_categories": [f"inc_{c}" for c in COUNTED_INCOME],
         "excluded_categories": [f"inc_{c}" for c in EXCLUDED_INCOME],
         "investigators_form": InvestigatorsForm(
-            candidates=candidates, initial={"investigators": [s.investigator for s in signatures]}
+            candidates=candidates, initial={"investigators": [s.investigator for s, _valid in states]}
         ),
-        "signatures": [(s, bool(s.signed_at) and s.fingerprint == fingerprint) for s in signatures],
-        "problems": services.missing_for_submission(survey),
+        "signatures": states,
+        "problems": services.missing_for_submission(survey, states),
         "late_form": LateReasonForm(),
         "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
         **extra,

@@ -49,3 +49,13 @@ def test_generated_households_are_deterministic_and_realistic(campaign):
     Household.objects.all().delete()
     generate_households(campaign, 400, seed=7)
     assert list(Member.objects.order_by("id").values_list("name", "id_number")[:50]) == first
+
+
+def test_a_served_site_refuses_to_start_without_a_secret_key(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from dibao.wsgi import require_secret_key
+
+    settings.SECRET_KEY = ""
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        require_secret_key()
