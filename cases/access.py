@@ -8,8 +8,7 @@ import uuid
 
 from django.http import Http404
 
-from dibao import permissions
-
+from . import roles
 from .models import Campaign, Household, Member
 
 
@@ -27,7 +26,7 @@ def get_household_for_user(request, public_id, *, write: bool = False) -> Househ
     if household is None:
         raise Http404("没有找到该家庭。")
     if write:
-        permissions.require(permissions.can_write_registry(request.user))
+        roles.require(roles.can_write_registry(request.user))
     return household
 
 
@@ -41,7 +40,7 @@ def get_member_for_user(request, public_id, *, write: bool = False) -> Member:
     if member is None:
         raise Http404("没有找到该成员。")
     if write:
-        permissions.require(permissions.can_write_registry(request.user))
+        roles.require(roles.can_write_registry(request.user))
     return member
 
 
@@ -50,5 +49,5 @@ def get_current_campaign(request, *, write: bool = False) -> Campaign:
     if campaign is None:
         raise Http404("尚未设置复核行动。")
     if write:
-        permissions.require(permissions.can_edit_campaign(request.user))
+        roles.require(roles.can_edit_campaign(request.user))
     return campaign

@@ -1,17 +1,15 @@
-from dibao import permissions
+from . import roles
 
 
 def role(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from .models import Profile
-
-    role = permissions.role_of(user)
+    role = roles.role_of(user)
     return {
         "user_role": role,
-        "user_role_label": dict(Profile.Role.choices).get(role, ""),
-        "can_write_registry": permissions.can_write_registry(user),
-        "can_edit_campaign": permissions.can_edit_campaign(user),
-        "can_report_village": permissions.can_report_village(user),
+        "user_role_label": dict(roles.Role.choices).get(role, ""),
+        "can_write_registry": roles.can_write_registry(user),
+        "can_edit_campaign": roles.can_edit_campaign(user),
+        "can_report_village": roles.can_report_village(user),
     }

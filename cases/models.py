@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .idnumber import mask_id, parse_id
+from .roles import Role, village_scope
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -33,8 +35,6 @@ class Town(models.Model):
 
 class VillageQuerySet(models.QuerySet):
     def visible_to(self, user) -> VillageQuerySet:
-        from dibao.permissions import village_scope
-
         scope = village_scope(user)
         return self if scope is None else self.filter(id__in=scope)
 
@@ -280,13 +280,7 @@ class WorkGroupMember(models.Model):
 class Profile(models.Model):
     """A user's role and area: what they may see and change."""
 
-    class Role(models.TextChoices):
-        VILLAGE = "village", _("村干部")
-        WORK_GROUP = "work_group", _("工作组")
-        TOWN = "town", _("镇社会事务办")
-        LEADERSHIP = "leadership", _("领导组（只读）")
-        COUNTY = "county", _("县民政局")
-        ADMIN = "admin", _("系统管理员")
+    Role = Role  # defined once, in cases/roles.py
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     role = models.CharField(_("角色"), max_length=12, choices=Role.choices)
@@ -317,14 +311,43 @@ class Profile(models.Model):
 # --- registry -----------------------------------------------------------------
 
 
+# A full ID number, or its last digits (the check character may be X).
+ID_DIGITS = re.compile(r"^[0-9]{1,17}[0-9X]?$")
+
+
 class HouseholdQuerySet(models.QuerySet):
     def visible_to(self, user) -> HouseholdQuerySet:
-        from dibao.permissions import village_scope
-
         scope = village_scope(user)
         if scope is None:
             return self
         return self.filter(village_id__in=scope)
+
+    def search(self, text: str) -> HouseholdQuerySet:
+        """Households with a live member matching `text`: a full ID number, the last
+        digits of one (an indexed prefix search on the reversed number), or any part
+        of a name, so that 凤英 finds 梁凤英 (a trigram index on PostgreSQL)."""
+        text = text.strip().upper()
+        if not text:
+            return self
+        live = Member.objects.filter(status=Member.Status.PRESENT)
+        if len(text) == 18 and ID_DIGITS.match(text):
+            matching = live.filter(id_number=text)
+        elif ID_DIGITS.match(text):
+            matching = live.filter(id_reversed__startswith=text[::-1])
+        else:
+            matching = live.filter(name__contains=text)
+        return self.filter(id__in=matching.values("household_id"))
+
+    def filtered(self, *, village=None, category: str = "", status: str = "", q: str = "") -> HouseholdQuerySet:
+        """The household list's filters, shared by the page and its exports."""
+        qs = self
+        if village:
+            qs = qs.filter(village=village)
+        if category:
+            qs = qs.filter(Household.category_q(category))
+        if status:
+            qs = qs.filter(dibao_status=status)
+        return qs.search(q)
 
 
 class Household(models.Model):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -13,9 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dibao import permissions
-
-from . import services
+from . import roles, services
 from .access import get_current_campaign, get_household_for_user, get_member_for_user
 from .audit import display_changes
 from .forms import (
@@ -33,7 +30,6 @@ from .importer import ImportFileError, build_template, check_rows, read_workbook
 from .models import AuditEvent, Household, Member, Village
 
 PAGE_SIZE = 30
-ID_SUFFIX = re.compile(r"^[0-9]{1,17}[0-9X]?$")
 
 
 @require_GET
@@ -64,35 +60,12 @@ def home(request):
     )
 
 
-def _search(qs, text: str):
-    """Name from its first characters, or ID number from its last digits (both indexed)."""
-    text = text.strip().upper()
-    if not text:
-        return qs
-    live = Member.objects.filter(status=Member.Status.PRESENT)
-    if len(text) == 18 and ID_SUFFIX.match(text):
-        matching = live.filter(id_number=text)
-    elif ID_SUFFIX.match(text):
-        matching = live.filter(id_reversed__startswith=text[::-1])
-    else:
-        matching = live.filter(name__startswith=text)
-    return qs.filter(id__in=matching.values("household_id"))
-
-
 def household_queryset(user, params):
-    """The scoped, filtered household list used by the page (and later exports)."""
-    villages = Village.objects.visible_to(user)
-    form = HouseholdFilterForm(params or None, villages=villages)
+    """The filter form and the scoped, filtered household list (the page and its exports)."""
+    form = HouseholdFilterForm(params or None, villages=Village.objects.visible_to(user))
     qs = Household.objects.visible_to(user)
     if form.is_valid():
-        data = form.cleaned_data
-        if data["village"]:
-            qs = qs.filter(village=data["village"])
-        if data["category"]:
-            qs = qs.filter(Household.category_q(data["category"]))
-        if data["status"]:
-            qs = qs.filter(dibao_status=data["status"])
-        qs = _search(qs, data["q"])
+        qs = qs.filtered(**form.cleaned_data)
     return form, qs
 
 
@@ -172,7 +145,7 @@ def _detail(request, household, *, show_ids: bool):
             "former_members": [m for m in members if not m.is_live],
             "timeline": _timeline(household),
             "show_ids": show_ids,
-            "can_reveal": permissions.can_read_full_ids(request.user),
+            "can_reveal": roles.can_read_full_ids(request.user),
         },
     )
 
@@ -188,7 +161,7 @@ def household_detail(request, public_id):
 @require_POST
 def household_reveal_ids(request, public_id):
     household = get_household_for_user(request, public_id)
-    permissions.require(permissions.can_read_full_ids(request.user))
+    roles.require(roles.can_read_full_ids(request.user))
     services.reveal_id_numbers(household, actor=request.user)
     return _detail(request, household, show_ids=True)
 
@@ -196,7 +169,7 @@ def household_reveal_ids(request, public_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_create(request):
-    permissions.require(permissions.can_write_registry(request.user))
+    roles.require(roles.can_write_registry(request.user))
     villages = Village.objects.visible_to(request.user)
     form = HouseholdForm(request.POST or None, villages=villages)
     head_form = HeadForm(request.POST or None)
@@ -354,7 +327,7 @@ def campaign_edit(request):
 @login_required
 @require_GET
 def import_template(request):
-    permissions.require(permissions.can_edit_campaign(request.user))
+    roles.require(roles.can_edit_campaign(request.user))
     response = HttpResponse(
         build_template(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
@@ -367,7 +340,7 @@ def import_template(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_roll(request):
-    permissions.require(permissions.can_edit_campaign(request.user))
+    roles.require(roles.can_edit_campaign(request.user))
     campaign = get_current_campaign(request)
     context = {}
     if request.method == "POST":

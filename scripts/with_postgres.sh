@@ -18,7 +18,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-"${as_owner[@]}" "$pgbin/initdb" -D "$dir/data" -U dibao -A trust -E UTF8 --locale=C --no-sync >/dev/null
+"${as_owner[@]}" "$pgbin/initdb" -D "$dir/data" -U dibao -A trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
 "${as_owner[@]}" "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
   "-k $dir -p $port -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   start >/dev/null

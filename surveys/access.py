@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.http import Http404
 
+from cases import roles
 from cases.access import public_uuid
-from dibao import permissions
 
 from .models import Survey
 
@@ -22,5 +22,5 @@ def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
     if survey is None:
         raise Http404("没有找到该调查。")
     if write:
-        permissions.require(permissions.can_survey(request.user))
+        roles.require(roles.can_survey(request.user))
     return survey.with_rows()

@@ -15,11 +15,10 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from cases import audit
+from cases import audit, roles
 from cases import services as registry
 from cases.models import AuditEvent, Campaign, Household, Member, Profile, Village
 from cases.services import DomainError
-from dibao import permissions
 
 from .eligibility import DEDUCTIONS, INCOME_CATEGORIES, Facts, Person, Result, Rules, Vehicle, assess
 from .models import (
@@ -66,7 +65,6 @@ HEADER_FIELDS = [
     "head_refusal_reason",
     "committee_opinion",
 ]
-INVESTIGATOR_ROLES = {Profile.Role.VILLAGE, Profile.Role.WORK_GROUP, Profile.Role.TOWN}
 LEAVING = {SurveyMember.Presence.MOVED_OUT, SurveyMember.Presence.DIED, SurveyMember.Presence.MARRIED_OUT}
 
 
@@ -103,7 +101,7 @@ def phase_gate(campaign: Campaign, actor, late_reason: str = "") -> str:
     """Surveys are created and submitted in phase 2; later only by the town office with a reason."""
     if campaign.current_phase == Campaign.PhaseNumber.REVIEW:
         return ""
-    if permissions.role_of(actor) in {permissions.ROLE_TOWN, permissions.ROLE_ADMIN}:
+    if roles.can_override_phase(actor):
         if late_reason.strip():
             return late_reason.strip()
         raise DomainError("当前不在全面复核阶段：镇社会事务办需填写原因后才能操作。", field="late_reason")

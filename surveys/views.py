@@ -10,10 +10,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cases import roles
 from cases.access import get_current_campaign, get_household_for_user
 from cases.models import Member, Village
 from cases.services import DomainError
-from dibao import permissions
 
 from . import services
 from .access import get_survey_for_user
@@ -54,7 +54,7 @@ def coverage(request):
             "campaign": campaign,
             "rows": rows,
             "totals": totals,
-            "can_survey": permissions.can_survey(request.user),
+            "can_survey": roles.can_survey(request.user),
         },
     )
 
@@ -101,7 +101,7 @@ def village_households(request, code):
             "page": page,
             "rows": rows,
             "status": status,
-            "can_survey": permissions.can_survey(request.user),
+            "can_survey": roles.can_survey(request.user),
             "report": VillageReport.objects.filter(campaign=campaign, village=village).first(),
             "unaccounted": services.unaccounted_members(campaign, village),
         },
@@ -113,7 +113,7 @@ def village_households(request, code):
 def report(request, code):
     campaign = get_current_campaign(request)
     village = _village_for_user(request, code)
-    permissions.require(permissions.can_report_village(request.user))
+    roles.require(roles.can_report_village(request.user))
     try:
         services.report_village(campaign, village, actor=request.user, note=request.POST.get("note", "")[:200])
     except DomainError as exc:
@@ -144,7 +144,7 @@ def household_survey(request, household_id):
             "household": household,
             "campaign": campaign,
             "in_universe": services.survey_universe(campaign).filter(pk=household.pk).exists(),
-            "can_survey": permissions.can_survey(request.user),
+            "can_survey": roles.can_survey(request.user),
             "screening_form": ScreeningForm(),
         },
     )
@@ -154,7 +154,7 @@ def household_survey(request, household_id):
 @require_POST
 def start(request, household_id):
     household = get_household_for_user(request, household_id)
-    permissions.require(permissions.can_survey(request.user))
+    roles.require(roles.can_survey(request.user))
     campaign = get_current_campaign(request)
     try:
         survey = services.start_survey(
@@ -192,7 +192,7 @@ def edit(request, public_id):
     survey = get_survey_for_user(request, public_id, write=request.method == "POST")
     if not survey.is_draft:
         return redirect("survey_detail", public_id=survey.public_id)
-    permissions.require(permissions.can_survey(request.user))
+    roles.require(roles.can_survey(request.user))
     forms = SurveyForms(survey, request.POST or None)
     result = None
     if request.method == "POST":
@@ -343,7 +343,7 @@ def differences(old: Survey, new: Survey) -> list[tuple[str, str, str]]:
 @require_GET
 def detail(request, public_id):
     survey = get_survey_for_user(request, public_id)
-    if survey.is_draft and permissions.can_survey(request.user):
+    if survey.is_draft and roles.can_survey(request.user):
         return redirect("survey_edit", public_id=survey.public_id)
     chain = _version_chain(survey)
     previous = survey.supersedes.with_rows() if survey.supersedes_id else None
@@ -367,7 +367,7 @@ def detail(request, public_id):
             "diff": differences(previous, survey) if previous else None,
             "previous": previous,
             "correction_form": CorrectionForm(),
-            "can_survey": permissions.can_survey(request.user),
+            "can_survey": roles.can_survey(request.user),
             "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
             "income_labels": {**COUNTED_INCOME, **EXCLUDED_INCOME},
             "recomputed": recomputed,
@@ -400,7 +400,7 @@ def screening(request, household_id=None):
     """大排查: the town office puts non-dibao hardship households on the list for form B."""
     campaign = get_current_campaign(request)
     if request.method == "POST":
-        permissions.require(permissions.can_edit_campaign(request.user))
+        roles.require(roles.can_edit_campaign(request.user))
         household = get_household_for_user(request, household_id or request.POST.get("household", ""))
         form = ScreeningForm(request.POST)
         if form.is_valid():
@@ -431,7 +431,7 @@ def screening(request, household_id=None):
     )
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     candidates = None
-    if permissions.can_edit_campaign(request.user):
+    if roles.can_edit_campaign(request.user):
         from cases.models import Household
 
         candidates = (

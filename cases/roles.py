@@ -1,0 +1,115 @@
+"""Roles and area scope: who may see which villages and who may write.
+
+One definition of each role. Every list starts from `visible_to(user)`
+querysets built on `village_scope`, and every object view goes through an
+access helper built on these checks. This module imports no model: it reaches
+the user's profile through the user's own relations, so models may import it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    VILLAGE = "village", _("村干部")
+    WORK_GROUP = "work_group", _("工作组")
+    TOWN = "town", _("镇社会事务办")
+    LEADERSHIP = "leadership", _("领导组（只读）")
+    COUNTY = "county", _("县民政局")
+    ADMIN = "admin", _("系统管理员")
+
+
+# Roles that see every village of the installation.
+WHOLE_AREA = {Role.TOWN, Role.LEADERSHIP, Role.COUNTY, Role.ADMIN}
+# Who may create and edit households and members.
+REGISTRY_WRITERS = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
+# Who may change the campaign's configuration and the screening list.
+CAMPAIGN_WRITERS = {Role.TOWN, Role.ADMIN}
+# Who may start, fill in, sign and submit door-to-door surveys.
+SURVEY_WRITERS = {Role.VILLAGE, Role.WORK_GROUP, Role.TOWN, Role.ADMIN}
+# Who may act as an investigator on a survey (a person, not the system administrator).
+INVESTIGATORS = {Role.VILLAGE, Role.WORK_GROUP, Role.TOWN}
+# Who may act outside a phase's dates, with a recorded reason.
+PHASE_OVERRIDERS = {Role.TOWN, Role.ADMIN}
+# Who may report a village's results to the town (上报).
+VILLAGE_REPORTERS = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
+# Who may reveal a full ID number on a detail page (each reveal is recorded).
+FULL_ID_READERS = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
+
+
+def profile_of(user):
+    """The user's profile (one query, then cached on the user object)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_dibao_profile"):
+        try:
+            user._dibao_profile = user.profile
+        except ObjectDoesNotExist:
+            user._dibao_profile = None
+    return user._dibao_profile
+
+
+def role_of(user) -> str | None:
+    profile = profile_of(user)
+    if profile is not None:
+        return profile.role
+    if getattr(user, "is_authenticated", False) and user.is_superuser:
+        return Role.ADMIN
+    return None
+
+
+def village_scope(user) -> list[int] | None:
+    """Village ids the user may see; None means every village."""
+    role = role_of(user)
+    if role in WHOLE_AREA:
+        return None
+    cached = getattr(user, "_dibao_villages", None)
+    if cached is not None:
+        return cached
+    profile = profile_of(user)
+    villages: list[int] = []
+    if role == Role.VILLAGE:
+        villages = [profile.village_id]
+    elif role == Role.WORK_GROUP:
+        village_model = profile._meta.get_field("village").related_model
+        villages = list(village_model.objects.filter(work_groups=profile.work_group_id).values_list("id", flat=True))
+    user._dibao_villages = villages
+    return villages
+
+
+def covers_village(user, village_id: int) -> bool:
+    scope = village_scope(user)
+    return scope is None or village_id in scope
+
+
+def can_write_registry(user) -> bool:
+    return role_of(user) in REGISTRY_WRITERS
+
+
+def can_edit_campaign(user) -> bool:
+    return role_of(user) in CAMPAIGN_WRITERS
+
+
+def can_survey(user) -> bool:
+    return role_of(user) in SURVEY_WRITERS
+
+
+def can_override_phase(user) -> bool:
+    return role_of(user) in PHASE_OVERRIDERS
+
+
+def can_report_village(user) -> bool:
+    return role_of(user) in VILLAGE_REPORTERS
+
+
+def can_read_full_ids(user) -> bool:
+    return role_of(user) in FULL_ID_READERS
+
+
+def require(allowed: bool) -> None:
+    """403 for a role that may see but not change."""
+    if not allowed:
+        raise PermissionDenied("您的角色没有修改权限。")
