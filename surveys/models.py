@@ -138,11 +138,17 @@ class Survey(models.Model):
 
     findings = models.TextField(_("调查情况"), blank=True)
     recommendation = models.CharField(_("调查结论"), max_length=10, choices=Recommendation.choices, blank=True)
+    recommendation_reason = models.TextField(
+        _("结论与系统建议不一致的理由"),
+        blank=True,
+        help_text=_("调查结论与系统测算建议不同时必须填写。"),
+    )
     head_confirmation = models.CharField(_("户主确认"), max_length=12, choices=HeadConfirmation.choices, blank=True)
     head_refusal_reason = models.CharField(_("拒签原因"), max_length=200, blank=True)
     committee_opinion = models.TextField(_("村委会意见"), blank=True)
 
     # Stored with the submission so later readers see what the signers saw.
+    header = models.JSONField(_("表头"), null=True, blank=True, help_text=_("提交时记录的县、镇、村、组、类型和身份"))
     result = models.JSONField(_("测算结果"), null=True, blank=True)
     per_capita_income = models.DecimalField(_("人均月收入"), max_digits=12, decimal_places=2, null=True, blank=True)
     suggested_outcome = models.CharField(_("系统建议"), max_length=10, choices=Recommendation.choices, blank=True)
@@ -182,6 +188,28 @@ class Survey(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    def header_values(self) -> dict:
+        """The form's header: as stored at submission, or read from the registry while a draft."""
+        if self.header:
+            return self.header
+        h = self.household
+        village = h.village
+        return {
+            "county": village.town.county,
+            "town": village.town.name,
+            "village": village.name,
+            "group": h.group.name if h.group_id else "",
+            "hukou_type": h.get_hukou_type_display(),
+            "in_dibao": h.is_dibao,
+            "dibao_class": h.dibao_class,
+            "covered_persons": h.covered_persons,
+            "monthly_amount": str(h.monthly_amount),
+            "poverty_status": h.get_poverty_status_display() if h.poverty_status else "",
+            "is_edge": h.is_edge,
+            "is_tekun": h.is_tekun,
+            "is_other_hardship": h.is_other_hardship,
+        }
 
     def with_rows(self) -> Survey:
         """Load (or reload) every row of the survey in one query per kind."""

@@ -61,6 +61,7 @@ HEADER_FIELDS = [
     "knows_policy",
     "findings",
     "recommendation",
+    "recommendation_reason",
     "head_confirmation",
     "head_refusal_reason",
     "committee_opinion",
@@ -264,7 +265,11 @@ def start_survey(household: Household, *, campaign: Campaign, actor, late_reason
 
 
 def _lock_draft(survey: Survey) -> Survey:
-    survey = Survey.objects.select_for_update().select_related("campaign", "household__village").get(pk=survey.pk)
+    survey = (
+        Survey.objects.select_for_update(of=("self",))
+        .select_related("campaign", "household__village__town", "household__group")
+        .get(pk=survey.pk)
+    )
     if not survey.is_draft:
         raise DomainError("调查已提交并锁定，不能修改；如需修改，请发起更正。")
     return survey.with_rows()
@@ -465,6 +470,13 @@ def missing_for_submission(survey: Survey, states: list[tuple[SurveySignature, b
         problems.append("请选择主要致困原因。")
     if not survey.recommendation:
         problems.append("请填写调查结论。")
+    elif not survey.recommendation_reason.strip():
+        suggested = assess_survey(survey).suggested_outcome
+        if survey.recommendation != suggested:
+            problems.append(
+                f"调查结论（{survey.get_recommendation_display()}）与系统建议"
+                f"（{Survey.Recommendation(suggested).label}）不一致，请写明理由。"
+            )
     if not survey.head_confirmation:
         problems.append("请记录户主确认情况（签字、按手印或拒签）。")
     elif survey.head_confirmation == Survey.HeadConfirmation.REFUSED and not survey.head_refusal_reason.strip():
@@ -546,6 +558,7 @@ def submit_survey(survey: Survey, *, actor, late_reason: str = "") -> Survey:
     previous = survey.supersedes
     if previous is not None:
         Survey.objects.filter(pk=previous.pk).update(status=Survey.Status.SUPERSEDED)
+    survey.header = survey.header_values()
     survey.status = Survey.Status.SUBMITTED
     survey.submitted_by = actor
     survey.submitted_at = timezone.now()

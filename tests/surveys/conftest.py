@@ -42,6 +42,7 @@ COMPLETE = {
     "h-main_cause": "illness",
     "h-dibao_reason": "户主患大病，丧失劳动能力。",
     "h-recommendation": "keep",
+    "h-recommendation_reason": "经核实情况属实，维持原保障。",
     "h-head_confirmation": "signed",
     "h-flyer_delivered": "on",
 }
