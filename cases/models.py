@@ -639,6 +639,69 @@ class Member(models.Model):
         self.birth_date = info.birth_date
 
 
+class CaseQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CaseQuerySet:
+        scope = village_scope(user)
+        return self if scope is None else self.filter(village_id__in=scope)
+
+    def in_scope(self) -> CaseQuerySet:
+        return self.filter(in_scope=True)
+
+
+class Case(models.Model):
+    """One household in one campaign: where it stands.
+
+    The services that move a household on (listing it, starting, submitting and
+    reporting its survey; later sampling, re-visits and decisions) keep this row in
+    step, so coverage, the village lists and the dashboards count one table.
+    """
+
+    class Source(models.TextChoices):
+        DIBAO = "dibao", _("在保户")
+        POVERTY = "poverty", _("未脱贫建档立卡户")
+        EDGE = "edge", _("低保边缘户")
+        OTHER = "other", _("其他困难户")
+
+    class Stage(models.TextChoices):
+        PENDING = "pending", _("未走访")
+        DRAFT = "draft", _("调查中")
+        SUBMITTED = "submitted", _("已提交")
+        REPORTED = "reported", _("已上报")
+
+    # Stages at which the household's survey is submitted.
+    SURVEYED = (Stage.SUBMITTED, Stage.REPORTED)
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="cases")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="cases")
+    # The household's village, kept with the row so per-village counts read one table.
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(_("列入原因"), max_length=10, choices=Source.choices)
+    in_scope = models.BooleanField(_("列入本次复核"), default=True)
+    stage = models.CharField(_("进度"), max_length=10, choices=Stage.choices, default=Stage.PENDING)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("复核对象")
+        verbose_name_plural = _("复核对象")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "household"], name="one_case_per_household"),
+        ]
+        indexes = [
+            # coverage: counts per village and stage; the village list: one village's rows newest first
+            models.Index(fields=["campaign", "village", "in_scope", "stage", "-household"], name="case_village_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.get_stage_display()}"
+
+    @property
+    def form(self) -> str:
+        """Form A for households in dibao, form B for the screening list."""
+        return "A" if self.source == self.Source.DIBAO else "B"
+
+
 class AuditEvent(models.Model):
     """Who did what, when, with values before and after. Append-only.
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from . import audit
 from .idnumber import IdNumberError
-from .models import AuditEvent, Campaign, Household, Member, Phase
+from .models import AuditEvent, Campaign, Case, Household, Member, Phase
 
 HOUSEHOLD_FIELDS = [
     "village",
@@ -121,6 +121,50 @@ def _save_member(member: Member) -> None:
         raise DomainError("该身份证号或户主已被登记，请刷新后重试。", field="id_number") from exc
 
 
+# --- the campaign's case rows ------------------------------------------------------
+
+
+def ensure_case(campaign: Campaign, household: Household, source: str) -> Case:
+    """The household's case row in the campaign, listed (again) for a visit.
+
+    A household not yet visited takes the latest reason for listing it (a screened
+    household that has since entered dibao is surveyed on form A).
+    """
+    case, created = Case.objects.get_or_create(
+        campaign=campaign, household=household, defaults={"village_id": household.village_id, "source": source}
+    )
+    if not created:
+        changed = {"in_scope": True, "village_id": household.village_id}
+        if case.stage == Case.Stage.PENDING:
+            changed["source"] = source
+        if any(getattr(case, k) != v for k, v in changed.items()):
+            Case.objects.filter(pk=case.pk).update(**changed, updated_at=timezone.now())
+            case.refresh_from_db()
+    return case
+
+
+def move_case(campaign: Campaign, household_id: int, stage: str, *, unless: tuple[str, ...] = ()) -> None:
+    """Move the household's case row to `stage` (not from a stage listed in `unless`)."""
+    Case.objects.filter(campaign=campaign, household_id=household_id).exclude(stage__in=unless).update(
+        stage=stage, updated_at=timezone.now()
+    )
+
+
+def _list_if_dibao(households) -> None:
+    """Households in dibao while the campaign's visits are under way must be visited too."""
+    campaign = Campaign.objects.current()
+    if campaign is None or campaign.current_phase < Campaign.PhaseNumber.REVIEW:
+        return  # the list is drawn from the registry when phase 2 opens
+    for household in households:
+        if household.dibao_status == Household.DibaoStatus.ACTIVE:
+            ensure_case(campaign, household, Case.Source.DIBAO)
+        else:
+            # A household's village may change; its case row follows.
+            Case.objects.filter(campaign=campaign, household=household).exclude(
+                village_id=household.village_id
+            ).update(village_id=household.village_id)
+
+
 @transaction.atomic
 def create_household(*, actor, data: dict[str, Any], head: dict[str, Any], reason: str = "") -> Household:
     """Register a household with its head.
@@ -136,6 +180,7 @@ def create_household(*, actor, data: dict[str, Any], head: dict[str, Any], reaso
     _assign(member, {**head, "relationship": Member.Relationship.HEAD}, MEMBER_FIELDS)
     _prepare_member(member)
     _save_member(member)
+    _list_if_dibao([household])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -163,6 +208,7 @@ def update_household(household: Household, *, actor, data: dict[str, Any], reaso
     _check_household(household)
     household.updated_at = timezone.now()
     household.save()
+    _list_if_dibao([household])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,
@@ -417,4 +463,5 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     except IntegrityError as exc:
         raise DomainError("导入时发现身份证号或户主冲突，未导入任何数据。") from exc
     AuditEvent.objects.bulk_create(events, batch_size=1000)
+    _list_if_dibao(Household.objects.filter(pk__in={e.household_id for e in events if e.household_id}))
     return counts

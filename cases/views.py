@@ -9,7 +9,6 @@ from django.db import connection
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import roles, services
@@ -27,9 +26,8 @@ from .forms import (
     apply_domain_error,
 )
 from .importer import ImportFileError, build_template, check_rows, read_workbook
+from .lists import page_size, url_maker
 from .models import AuditEvent, Household, Member, Village
-
-PAGE_SIZE = 30
 
 
 @require_GET
@@ -83,7 +81,7 @@ class HouseholdRow:
 
 
 def household_rows(households) -> list[HouseholdRow]:
-    detail = reverse("household_detail", args=["00000000-0000-0000-0000-000000000000"])
+    detail = url_maker("household_detail")
     rows = []
     for h in households:
         live = h.live_members()
@@ -91,7 +89,7 @@ def household_rows(households) -> list[HouseholdRow]:
         summary = f"保障{h.covered_persons}人 · 每月{h.monthly_amount}元" if h.is_dibao else ""
         rows.append(
             HouseholdRow(
-                url=detail.replace("00000000-0000-0000-0000-000000000000", str(h.public_id)),
+                url=detail(h.public_id),
                 head_name=head.name if head else "（无户主）",
                 masked_id=head.masked_id if head else "",
                 place=f"{h.village.name} {h.group.name}" if h.group else h.village.name,
@@ -110,7 +108,7 @@ def household_list(request):
         "household_id", "name", "id_number", "relationship", "status", "birth_date"
     )
     qs = qs.select_related("village", "group").prefetch_related(Prefetch("members", queryset=live)).order_by("-id")
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs, page_size()).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -130,6 +130,9 @@ LOGOUT_REDIRECT_URL = "login"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Rows per page of every list.
+LIST_PAGE_SIZE = 30
+
 # Uploads: the roll import refuses larger files with a clear message.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 IMPORT_MAX_ROWS = 20000

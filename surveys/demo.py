@@ -16,11 +16,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from cases.models import AuditEvent, Campaign, Household, Member, Profile, Village
+from cases.models import AuditEvent, Campaign, Member, Profile, Village
 
 from .eligibility import Facts, Person, assess
-from .models import ScreeningEntry, Survey, SurveyIncome, SurveyMember, SurveySignature, VillageReport
-from .services import rules_for
+from .models import Survey, SurveyIncome, SurveyMember, SurveySignature, VillageReport
+from .services import list_from_registry, recompute_stages, rules_for, survey_universe
 
 # Share of each village's households submitted and in draft, by village order.
 PROGRESS = [(1.0, 0.0)] * 5 + [(0.7, 0.15)] * 5 + [(0.3, 0.2)] * 5
@@ -58,29 +58,8 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
             group_users.setdefault(v.id, p.user)
     town = User.objects.filter(profile__role=Profile.Role.TOWN).first()
 
-    non_dibao = (
-        Household.objects.filter(village__town=campaign.town)
-        .exclude(dibao_status=Household.DibaoStatus.ACTIVE)
-        .exclude(screening__campaign=campaign)
-    )
-    # The screening list is drawn up at the end of phase 1 (安排部署).
-    deployed = campaign.phases.get(number=Campaign.PhaseNumber.DEPLOY).ends_on
-    entries = []
-    for h in non_dibao.only("id", "poverty_status", "is_edge"):
-        if h.poverty_status == Household.PovertyStatus.NOT_LIFTED:
-            kind = ScreeningEntry.Kind.POVERTY
-        elif h.is_edge:
-            kind = ScreeningEntry.Kind.EDGE
-        elif rng.random() < 0.5:
-            kind = ScreeningEntry.Kind.OTHER
-        else:
-            continue
-        entries.append(
-            ScreeningEntry(campaign=campaign, household=h, kind=kind, added_by=town, added_at=_aware(deployed, 9))
-        )
-    ScreeningEntry.objects.bulk_create(entries, batch_size=2000)
-
-    from .services import survey_universe
+    # The list is drawn from the registry when phase 2 opens.
+    list_from_registry(campaign, actor=town)
 
     surveyed = Survey.objects.filter(campaign=campaign).values("household_id")
     created = 0
@@ -90,6 +69,7 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
             survey_universe(campaign)
             .filter(village=village)
             .exclude(id__in=surveyed)
+            .select_related("village__town", "group")
             .prefetch_related("members")
             .order_by("id")
         )
@@ -107,6 +87,7 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
                 reported_at=_aware(day, 16),
                 households=len(households),
             )
+    recompute_stages(campaign)
     return created
 
 
@@ -159,6 +140,7 @@ def _write_surveys(campaign, rng, plan, cadre, partner) -> int:
             survey.suggested_amount = result.suggested_amount
             survey.submitted_by = cadre
             survey.submitted_at = _aware(survey.visit_date, 17)
+            survey.header = survey.header_values()
     Survey.objects.bulk_create(surveys, batch_size=2000)
     for survey in surveys:
         for order, (m, inc) in enumerate(survey._people):

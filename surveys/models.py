@@ -31,9 +31,16 @@ class ScreeningEntry(models.Model):
     campaign = models.ForeignKey("cases.Campaign", on_delete=models.CASCADE, related_name="screening")
     household = models.ForeignKey("cases.Household", on_delete=models.CASCADE, related_name="screening")
     kind = models.CharField(_("排查类别"), max_length=10, choices=Kind.choices)
+    from_registry = models.BooleanField(_("由花名册自动列入"), default=False)
     note = models.CharField(_("说明"), max_length=200, blank=True)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField(default=timezone.now)
+    # Removal keeps the row: who took the household off the list, when and why.
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    removed_at = models.DateTimeField(_("移出时间"), null=True, blank=True)
+    removed_reason = models.CharField(_("移出原因"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("排查对象")

@@ -7,17 +7,18 @@ audit record and raises `DomainError` with a Chinese message.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from cases import audit, roles
 from cases import services as registry
-from cases.models import AuditEvent, Campaign, Household, Member, Profile, Village
+from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village
 from cases.services import DomainError
 
 from .eligibility import DEDUCTIONS, INCOME_CATEGORIES, Facts, Person, Result, Rules, Vehicle, assess
@@ -110,9 +111,8 @@ def phase_gate(campaign: Campaign, actor, late_reason: str = "") -> str:
 
 
 def survey_universe(campaign: Campaign):
-    """Households the campaign must visit: every dibao household and the screening list."""
-    screened = ScreeningEntry.objects.filter(campaign=campaign, household=OuterRef("pk"))
-    return Household.objects.filter(Q(dibao_status=Household.DibaoStatus.ACTIVE) | Exists(screened))
+    """Households the campaign must visit: those with a case row in scope (dibao and the screening list)."""
+    return Household.objects.filter(cases__campaign=campaign, cases__in_scope=True)
 
 
 def form_for(household: Household) -> str:
@@ -236,6 +236,7 @@ def start_survey(household: Household, *, campaign: Campaign, actor, late_reason
         if existing.is_draft:
             return existing
         raise DomainError("该户已提交调查；如需修改，请在调查页面发起更正。")
+    registry.move_case(campaign, household.pk, Case.Stage.DRAFT, unless=(Case.Stage.DRAFT, *Case.SURVEYED))
     survey = Survey.objects.create(
         campaign=campaign,
         household=household,
@@ -559,6 +560,7 @@ def submit_survey(survey: Survey, *, actor, late_reason: str = "") -> Survey:
     if previous is not None:
         Survey.objects.filter(pk=previous.pk).update(status=Survey.Status.SUPERSEDED)
     survey.header = survey.header_values()
+    registry.move_case(survey.campaign, survey.household_id, Case.Stage.SUBMITTED, unless=(Case.Stage.REPORTED,))
     survey.status = Survey.Status.SUBMITTED
     survey.submitted_by = actor
     survey.submitted_at = timezone.now()
@@ -623,22 +625,180 @@ def start_correction(survey: Survey, *, actor, reason: str, late_reason: str = "
     return copy
 
 
+SCREENING_SOURCES = {
+    ScreeningEntry.Kind.POVERTY: Case.Source.POVERTY,
+    ScreeningEntry.Kind.EDGE: Case.Source.EDGE,
+    ScreeningEntry.Kind.OTHER: Case.Source.OTHER,
+}
+
+
+def screening_kind(household: Household) -> str | None:
+    """Why the registry puts a household not in dibao on the form-B list, or None (大排查)."""
+    if household.is_dibao:
+        return None
+    if household.poverty_status == Household.PovertyStatus.NOT_LIFTED:
+        return ScreeningEntry.Kind.POVERTY
+    if household.is_edge:
+        return ScreeningEntry.Kind.EDGE
+    if household.is_other_hardship:
+        return ScreeningEntry.Kind.OTHER
+    return None
+
+
+def unlisted_from_registry(campaign: Campaign):
+    """Registry households the campaign should visit that are not on its list yet.
+
+    A household the town took off the screening list (with a reason) stays off.
+    """
+    listed = Case.objects.filter(campaign=campaign, household=OuterRef("pk"))
+    screened = ScreeningEntry.objects.filter(campaign=campaign, household=OuterRef("pk"))
+    hardship = (
+        Q(poverty_status=Household.PovertyStatus.NOT_LIFTED) | Q(is_edge=True) | Q(is_other_hardship=True)
+    ) & ~Q(dibao_status=Household.DibaoStatus.ACTIVE)
+    return Household.objects.filter(village__town=campaign.town).filter(
+        (Q(dibao_status=Household.DibaoStatus.ACTIVE) | (hardship & ~Exists(screened))) & ~Exists(listed)
+    )
+
+
+@transaction.atomic
+def list_from_registry(campaign: Campaign, *, actor) -> dict[str, int]:
+    """Draw the campaign's list from the registry (at the start of phase 2, and again on demand).
+
+    1. Every household in dibao gets a case row (form A); 2. every household not in
+    dibao that is 未脱贫建档立卡, an edge household or another hardship household goes on
+    the screening list, marked as coming from the registry, with its case row (form B);
+    3. one audit event per household, sharing a batch id. Households already listed,
+    or taken off the list with a reason, are left as they are, so running it again adds
+    only what is new.
+    """
+    batch = uuid.uuid4()
+    now = timezone.now()
+    households = list(unlisted_from_registry(campaign).select_related("village"))
+    cases, entries = [], []
+    counts = {"dibao": 0, "screening": 0}
+    for household in households:
+        kind = screening_kind(household)
+        if household.is_dibao:
+            source = Case.Source.DIBAO
+            counts["dibao"] += 1
+        else:
+            source = SCREENING_SOURCES[kind]
+            counts["screening"] += 1
+            entries.append(
+                ScreeningEntry(
+                    campaign=campaign, household=household, kind=kind, from_registry=True, added_by=actor, added_at=now
+                )
+            )
+        cases.append(Case(campaign=campaign, household=household, village_id=household.village_id, source=source))
+    ScreeningEntry.objects.bulk_create(entries, batch_size=2000)
+    Case.objects.bulk_create(cases, batch_size=2000)
+    events = [
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            obj=case,
+            after={"source": case.get_source_display()},
+            household=case.household,
+            campaign=campaign,
+            reason="由花名册列入本次复核名单",
+            batch=batch,
+            save=False,
+        )
+        for case in cases
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    return counts
+
+
+def screening_entries(campaign: Campaign, user):
+    """The form-B list as the user may see it, newest first, with each household's head."""
+    return (
+        ScreeningEntry.objects.filter(
+            campaign=campaign,
+            removed_at__isnull=True,
+            household__in=Household.objects.visible_to(user),
+        )
+        .select_related("household__village", "added_by")
+        .prefetch_related(
+            Prefetch(
+                "household__members",
+                queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
+            )
+        )
+        .order_by("-added_at", "-id")
+    )
+
+
+def screening_candidates(campaign: Campaign, user):
+    """Households not in dibao and not on the list, that the town may add by hand."""
+    return (
+        Household.objects.visible_to(user)
+        .exclude(dibao_status=Household.DibaoStatus.ACTIVE)
+        .exclude(screening__campaign=campaign, screening__removed_at__isnull=True)
+        .select_related("village")
+        .prefetch_related(
+            Prefetch(
+                "members",
+                queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
+            )
+        )
+        .order_by("-id")
+    )
+
+
 @transaction.atomic
 def add_to_screening(campaign: Campaign, household: Household, *, kind: str, actor, note: str = "") -> ScreeningEntry:
-    """大排查: put a non-dibao hardship household on the list for form B."""
+    """大排查: the town puts a non-dibao hardship household on the list for form B (again, if it was removed)."""
     if household.is_dibao:
         raise DomainError("在保家庭使用表A复核，不需加入排查名单。", field="household")
-    if ScreeningEntry.objects.filter(campaign=campaign, household=household).exists():
+    entry = ScreeningEntry.objects.select_for_update().filter(campaign=campaign, household=household).first()
+    if entry is not None and entry.removed_at is None:
         raise DomainError("该户已在排查名单中。", field="household")
-    entry = ScreeningEntry.objects.create(campaign=campaign, household=household, kind=kind, note=note, added_by=actor)
+    before = audit.snapshot(entry) if entry else {}
+    if entry is None:
+        entry = ScreeningEntry(campaign=campaign, household=household)
+    entry.kind, entry.note, entry.added_by, entry.added_at = kind, note, actor, timezone.now()
+    entry.from_registry = False
+    entry.removed_by, entry.removed_at, entry.removed_reason = None, None, ""
+    entry.save()
+    registry.ensure_case(campaign, household, SCREENING_SOURCES[kind])
     audit.record(
         actor=actor,
-        action=AuditEvent.Action.CREATE,
+        action=AuditEvent.Action.UPDATE if before else AuditEvent.Action.CREATE,
         obj=entry,
+        before=before,
         after=audit.snapshot(entry),
         household=household,
         campaign=campaign,
         reason="加入排查名单",
+    )
+    return entry
+
+
+@transaction.atomic
+def remove_from_screening(campaign: Campaign, household: Household, *, actor, reason: str) -> ScreeningEntry:
+    """The town takes a household off the form-B list, with a reason; nothing is deleted."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("请填写移出排查名单的原因。", field="reason")
+    entry = ScreeningEntry.objects.select_for_update().filter(campaign=campaign, household=household).first()
+    if entry is None or entry.removed_at is not None:
+        raise DomainError("该户不在排查名单中。")
+    if Survey.objects.filter(campaign=campaign, household=household).exists():
+        raise DomainError("该户已开始入户调查，不能移出排查名单。")
+    before = audit.snapshot(entry)
+    entry.removed_by, entry.removed_at, entry.removed_reason = actor, timezone.now(), reason[:200]
+    entry.save()
+    Case.objects.filter(campaign=campaign, household=household).update(in_scope=False, updated_at=timezone.now())
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=entry,
+        before=before,
+        after=audit.snapshot(entry),
+        household=household,
+        campaign=campaign,
+        reason=f"移出排查名单：{reason}",
     )
     return entry
 
@@ -649,59 +809,90 @@ def add_to_screening(campaign: Campaign, household: Household, *, kind: str, act
 def coverage_by_village(campaign: Campaign, villages) -> list[dict[str, Any]]:
     """Per village: households to visit, submitted, in draft, not visited, and the report.
 
-    Three aggregate queries whatever the number of households; the members not
-    yet accounted for are counted per village by `unaccounted_members`.
+    One aggregate over the case rows and one query for the reports, whatever the
+    number of households.
     """
-    totals = dict(
-        survey_universe(campaign)
-        .filter(village__in=villages)
-        .values("village_id")
-        .annotate(n=Count("id"))
-        .values_list("village_id", "n")
-    )
-    states: dict[tuple[int, str], int] = {}
+    villages = list(villages)
+    counts: dict[tuple[int, str], int] = {}
     rows = (
-        Survey.objects.filter(campaign=campaign, household__village__in=villages)
-        # a correction's draft belongs to a household that is already submitted
-        .filter(Q(status=Survey.Status.SUBMITTED) | Q(status=Survey.Status.DRAFT, supersedes__isnull=True))
-        .values("household__village_id", "status")
+        Case.objects.in_scope()
+        .filter(campaign=campaign, village__in=villages)
+        .values("village_id", "stage")
         .annotate(n=Count("id"))
+        .order_by()
     )
     for row in rows:
-        states[(row["household__village_id"], row["status"])] = row["n"]
+        counts[(row["village_id"], row["stage"])] = row["n"]
     reports = {r.village_id: r for r in VillageReport.objects.filter(campaign=campaign).select_related("campaign")}
     out = []
     for village in villages:
-        total = totals.get(village.id, 0)
-        submitted = states.get((village.id, Survey.Status.SUBMITTED), 0)
-        draft = states.get((village.id, Survey.Status.DRAFT), 0)
+        by_stage = {stage: counts.get((village.id, stage), 0) for stage in Case.Stage.values}
+        total = sum(by_stage.values())
+        submitted = sum(by_stage[s] for s in Case.SURVEYED)
+        draft = by_stage[Case.Stage.DRAFT]
         out.append(
             {
                 "village": village,
                 "total": total,
                 "submitted": submitted,
                 "draft": draft,
-                "not_visited": total - submitted - draft,
+                "not_visited": by_stage[Case.Stage.PENDING],
                 "complete": total > 0 and submitted == total,
-                "percent": round(100 * submitted / total) if total else 0,
+                "percent": 100 * submitted // total if total else 0,
                 "report": reports.get(village.id),
             }
         )
     return out
 
 
+def open_cases(campaign: Campaign, village: Village):
+    """The village's case rows still without a submitted survey."""
+    return Case.objects.in_scope().filter(
+        campaign=campaign, village=village, stage__in=[Case.Stage.PENDING, Case.Stage.DRAFT]
+    )
+
+
 def unsubmitted(campaign: Campaign, village: Village):
     """The village's households that still lack a submitted survey."""
-    # Scoped to the village, the subquery hashes one village's surveys, not the county's.
-    submitted = Survey.objects.filter(
-        campaign=campaign, status=Survey.Status.SUBMITTED, household__village=village
-    ).values("household_id")
-    return survey_universe(campaign).filter(village=village).exclude(id__in=submitted)
+    return Household.objects.filter(id__in=open_cases(campaign, village).values("household_id"))
 
 
 def unaccounted_members(campaign: Campaign, village: Village) -> int:
     """Registered members of the village not yet accounted for by a submitted survey (户不漏人)."""
-    return Member.objects.filter(household__in=unsubmitted(campaign, village), status=Member.Status.PRESENT).count()
+    return Member.objects.filter(
+        household__in=open_cases(campaign, village).values("household_id"), status=Member.Status.PRESENT
+    ).count()
+
+
+VILLAGE_LIST_FILTERS = {
+    "not_visited": [Case.Stage.PENDING],
+    "draft": [Case.Stage.DRAFT],
+    "submitted": list(Case.SURVEYED),
+}
+
+
+def village_cases(campaign: Campaign, village: Village, status: str = ""):
+    """The village's list of households to visit, newest first, filtered by survey state."""
+    qs = Case.objects.in_scope().filter(campaign=campaign, village=village)
+    if status in VILLAGE_LIST_FILTERS:
+        qs = qs.filter(stage__in=VILLAGE_LIST_FILTERS[status])
+    return qs.order_by("-household_id")
+
+
+def recompute_stages(campaign: Campaign) -> None:
+    """Set every case row's stage from the surveys and reports (for data written in bulk, as the demo does)."""
+    surveys = Survey.objects.filter(campaign=campaign)
+    now = timezone.now()
+    cases = Case.objects.filter(campaign=campaign)
+    cases.update(stage=Case.Stage.PENDING, updated_at=now)
+    cases.filter(household__in=surveys.filter(status=Survey.Status.DRAFT).values("household_id")).update(
+        stage=Case.Stage.DRAFT
+    )
+    cases.filter(household__in=surveys.filter(status=Survey.Status.SUBMITTED).values("household_id")).update(
+        stage=Case.Stage.SUBMITTED
+    )
+    reported = VillageReport.objects.filter(campaign=campaign).values("village_id")
+    cases.filter(stage=Case.Stage.SUBMITTED, village__in=reported).update(stage=Case.Stage.REPORTED)
 
 
 @transaction.atomic
@@ -724,13 +915,11 @@ def report_village(campaign: Campaign, village: Village, *, actor, note: str = "
             f"{village.name}尚有{count}户未完成入户调查（涉及{people}名成员未核实），不能上报。"
             f"未完成的户（部分）：{'、'.join(heads)}{'等' if count > len(heads) else ''}。"
         )
+    reported = Case.objects.in_scope().filter(campaign=campaign, village=village)
     report = VillageReport.objects.create(
-        campaign=campaign,
-        village=village,
-        reported_by=actor,
-        households=survey_universe(campaign).filter(village=village).count(),
-        note=note,
+        campaign=campaign, village=village, reported_by=actor, households=reported.count(), note=note
     )
+    reported.update(stage=Case.Stage.REPORTED, updated_at=timezone.now())
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,

@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import roles
 from cases.access import get_current_campaign, get_household_for_user
+from cases.lists import page_size, url_maker
 from cases.models import Member, Village
 from cases.services import DomainError
 
@@ -26,9 +29,8 @@ from .forms import (
     SignForm,
     SurveyForms,
 )
-from .models import ScreeningEntry, Survey, VillageReport
+from .models import Survey, VillageReport
 
-PAGE_SIZE = 30
 SIGN_ATTEMPTS = 5
 SIGN_LOCK_MINUTES = 15
 
@@ -59,6 +61,47 @@ def coverage(request):
     )
 
 
+@dataclass(frozen=True)
+class VisitRow:
+    """One line of a village's list of households to visit, computed once."""
+
+    start_url: str
+    survey_url: str
+    survey_draft: bool
+    head_name: str
+    place: str
+    size: int
+    names: str
+    form: str
+    stage: str
+    stage_label: str
+
+
+def _visit_rows(cases, surveys: dict[int, Survey]) -> list[VisitRow]:
+    start, detail = url_maker("survey_start"), url_maker("survey_detail")
+    rows = []
+    for case in cases:
+        h = case.household
+        live = h.live_members()
+        head = next((m for m in live if m.relationship == Member.Relationship.HEAD), None)
+        survey = surveys.get(h.id)
+        rows.append(
+            VisitRow(
+                start_url=start(h.public_id),
+                survey_url=detail(survey.public_id) if survey else "",
+                survey_draft=bool(survey and survey.is_draft),
+                head_name=head.name if head else "（无户主）",
+                place=h.group.name if h.group_id else "",
+                size=len(live),
+                names="、".join(m.name for m in live),
+                form=case.form,
+                stage=case.stage,
+                stage_label=case.get_stage_display(),
+            )
+        )
+    return rows
+
+
 @login_required
 @require_GET
 def village_households(request, code):
@@ -66,32 +109,21 @@ def village_households(request, code):
     campaign = get_current_campaign(request)
     village = _village_for_user(request, code)
     status = request.GET.get("status", "")
-    submitted = Survey.objects.filter(campaign=campaign, household=OuterRef("pk"), status=Survey.Status.SUBMITTED)
-    draft = Survey.objects.filter(campaign=campaign, household=OuterRef("pk"), status=Survey.Status.DRAFT)
-    qs = (
-        services.survey_universe(campaign)
-        .filter(village=village)
-        .annotate(has_submitted=Exists(submitted), has_draft=Exists(draft))
-        .select_related("group")
-        .prefetch_related(Prefetch("members", queryset=Member.objects.filter(status=Member.Status.PRESENT)))
-        .order_by("-id")
+    live = Member.objects.filter(status=Member.Status.PRESENT).only("household_id", "name", "relationship", "status")
+    cases = (
+        services.village_cases(campaign, village, status)
+        .select_related("household__group")
+        .prefetch_related(Prefetch("household__members", queryset=live))
     )
-    if status == "not_visited":
-        qs = qs.filter(has_submitted=False, has_draft=False)
-    elif status == "draft":
-        qs = qs.filter(has_draft=True, has_submitted=False)
-    elif status == "submitted":
-        qs = qs.filter(has_submitted=True)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(cases, page_size()).get_page(request.GET.get("page"))
     surveys = {
         s.household_id: s
         for s in Survey.objects.filter(
             campaign=campaign,
-            household__in=[h.id for h in page],
+            household__in=[c.household_id for c in page],
             status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
-        )
+        ).only("household_id", "public_id", "status")
     }
-    rows = [(h, h.head(), surveys.get(h.id)) for h in page]
     return render(
         request,
         "surveys/village_households.html",
@@ -99,10 +131,12 @@ def village_households(request, code):
             "campaign": campaign,
             "village": village,
             "page": page,
-            "rows": rows,
+            "rows": _visit_rows(page, surveys),
             "status": status,
             "can_survey": roles.can_survey(request.user),
-            "report": VillageReport.objects.filter(campaign=campaign, village=village).first(),
+            "report": VillageReport.objects.filter(campaign=campaign, village=village)
+            .select_related("campaign")
+            .first(),
             "unaccounted": services.unaccounted_members(campaign, village),
         },
     )
@@ -397,7 +431,7 @@ def correct(request, public_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def screening(request, household_id=None):
-    """大排查: the town office puts non-dibao hardship households on the list for form B."""
+    """大排查: the form-B list, drawn from the registry; the town office adds and removes households."""
     campaign = get_current_campaign(request)
     if request.method == "POST":
         roles.require(roles.can_edit_campaign(request.user))
@@ -413,47 +447,40 @@ def screening(request, household_id=None):
         else:
             messages.error(request, "请选择排查类别。")
         return redirect("survey_screening")
-    entries = (
-        ScreeningEntry.objects.filter(
-            campaign=campaign,
-            household__in=services.survey_universe(campaign).filter(
-                village__in=Village.objects.visible_to(request.user)
-            ),
-        )
-        .select_related("household__village", "added_by")
-        .prefetch_related(
-            Prefetch(
-                "household__members",
-                queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
-            )
-        )
-        .order_by("-added_at")
-    )
-    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    candidates = None
-    if roles.can_edit_campaign(request.user):
-        from cases.models import Household
-
-        candidates = (
-            Household.objects.visible_to(request.user)
-            .exclude(dibao_status=Household.DibaoStatus.ACTIVE)
-            .exclude(screening__campaign=campaign)
-            .select_related("village")
-            .prefetch_related(
-                Prefetch(
-                    "members",
-                    queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
-                )
-            )
-            .order_by("-id")[:50]
-        )
+    page = Paginator(services.screening_entries(campaign, request.user), page_size()).get_page(request.GET.get("page"))
+    can_edit = roles.can_edit_campaign(request.user)
     return render(
         request,
         "surveys/screening.html",
         {
             "campaign": campaign,
             "page": page,
-            "candidates": candidates,
+            "can_edit": can_edit,
+            "candidates": services.screening_candidates(campaign, request.user)[:50] if can_edit else None,
+            "unlisted": services.unlisted_from_registry(campaign).count() if can_edit else 0,
             "form": ScreeningForm(),
         },
     )
+
+
+@login_required
+@require_POST
+def screening_remove(request, household_id):
+    campaign = get_current_campaign(request, write=True)
+    household = get_household_for_user(request, household_id)
+    try:
+        services.remove_from_screening(campaign, household, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已移出排查名单，原因已记录。")
+    return redirect("survey_screening")
+
+
+@login_required
+@require_POST
+def screening_from_registry(request):
+    campaign = get_current_campaign(request, write=True)
+    counts = services.list_from_registry(campaign, actor=request.user)
+    messages.success(request, f"已按花名册列入在保户{counts['dibao']}户、排查对象（表B）{counts['screening']}户。")
+    return redirect("survey_screening")

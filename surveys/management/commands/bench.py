@@ -20,7 +20,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cases.demo import build_town, generate_households
-from cases.models import Household, Member, Profile
+from cases.models import Case, Household, Member, Profile
 from surveys import services
 from surveys.demo import generate_surveys
 from surveys.models import ScreeningEntry, Survey, VillageReport
@@ -72,9 +72,11 @@ class Command(BaseCommand):
             ("花名册（全镇第1页）", town, "/households/", {}),
             ("花名册（本村第1页）", cadre, "/households/", {}),
             ("搜索姓名（本村）", cadre, "/households/", {"q": sample.name}),
+            ("搜索名字不含姓（全镇）", town, "/households/", {"q": sample.name[1:]}),
             ("搜索身份证后4位（全镇）", town, "/households/", {"q": sample.id_number[-4:]}),
             ("家庭详情", cadre, f"/households/{sample.household.public_id}/", {}),
             ("调查进度（全镇）", town, "/surveys/", {}),
+            ("本村调查名单（全部）", busy_cadre, f"/surveys/villages/{busy.code}/", {}),
             ("本村调查名单（未走访）", busy_cadre, f"/surveys/villages/{busy.code}/", {"status": "not_visited"}),
             ("调查表（草稿）", busy_cadre, f"/surveys/{draft.public_id}/edit/", {}),
         ]
@@ -128,8 +130,9 @@ class Command(BaseCommand):
             made = size
             # Phase 2 as the demo leaves it, laid anew over all the households of this size.
             VillageReport.objects.all().delete()
-            ScreeningEntry.objects.all().delete()
             Survey.objects.all().delete()
+            ScreeningEntry.objects.all().delete()
+            Case.objects.all().delete()
             generate_surveys(campaign, seed=size)
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
