@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +23,9 @@ from .models import AuditEvent
 # Values that appear in timelines masked, like everywhere else on staff screens.
 # Internal links that the household page already shows.
 HIDDEN_FIELDS = {"household", "campaign"}
+# Search-only forms of personal data never enter an audit row (the reversed ID
+# number would give the full number back to anyone who can read the timeline).
+NEVER_RECORDED = {"id_reversed"}
 SENSITIVE_FIELDS = {"id_number": mask_id, "bank_account": lambda v: mask_id(v) if v else v}
 
 
@@ -35,7 +41,7 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     """The editable concrete field values of `obj`, as JSON-friendly values."""
     data = {}
     for field in obj._meta.concrete_fields:
-        if field.primary_key or field.name in {"public_id", "created_at", "updated_at"}:
+        if field.primary_key or field.name in {"public_id", "created_at", "updated_at"} | NEVER_RECORDED:
             continue
         if fields is not None and field.name not in fields:
             continue
@@ -88,6 +94,44 @@ def record(
     if save:
         event.save()
     return event
+
+
+@dataclass
+class Tracked:
+    """What a `tracking` block may still decide before its event is written."""
+
+    reason: str = ""
+
+
+@contextmanager
+def tracking(
+    obj: models.Model,
+    *,
+    actor,
+    action: str = AuditEvent.Action.UPDATE,
+    fields: list[str] | None = None,
+    household=None,
+    campaign=None,
+    reason: str = "",
+) -> Iterator[Tracked]:
+    """Record `obj` before and after the block as one audit event (none if nothing changed).
+
+    The block may set `.reason` on what it is given, e.g. when the reason depends on
+    what the change turned out to do. Nothing is recorded if the block raises.
+    """
+    before = snapshot(obj, fields)
+    tracked = Tracked(reason)
+    yield tracked
+    record(
+        actor=actor,
+        action=action,
+        obj=obj,
+        before=before,
+        after=snapshot(obj, fields),
+        household=household,
+        campaign=campaign,
+        reason=tracked.reason,
+    )
 
 
 def display_changes(event: AuditEvent) -> list[tuple[str, Any, Any]]:

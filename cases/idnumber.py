@@ -15,6 +15,21 @@ from dataclasses import dataclass
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+# The first two digits are a province (GB/T 2260). County codes are not checked:
+# a number keeps the code of the county that issued it, even after that county is gone.
+PROVINCE_CODES = frozenset(
+    f"{code:02d}"
+    for code in (
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        *range(81, 84),
+    )
+)
 
 _SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")
 
@@ -36,6 +51,11 @@ class IdInfo:
 def check_char(first17: str) -> str:
     total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True))
     return CHECK_CHARS[total % 11]
+
+
+def _check_province(number: str) -> None:
+    if number[:2] not in PROVINCE_CODES:
+        raise IdNumberError(f"身份证号前两位“{number[:2]}”不是有效的省级行政区划代码。")
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -72,6 +92,7 @@ def parse_id(raw: object, *, today: dt.date | None = None) -> IdInfo:
         raise IdNumberError(f"身份证号应为18位（或旧的15位），现在是{len(text)}位。")
     if not text[:17].isdigit() or not (text[17].isdigit() or text[17] == "X"):
         raise IdNumberError("身份证号前17位必须是数字，最后一位是数字或X。")
+    _check_province(text)
     birth = _parse_date(text[6:14])
     if birth is None:
         raise IdNumberError(f"身份证号中的出生日期{text[6:14]}不是真实的日期。")
@@ -109,5 +130,6 @@ def mask_id(number: str) -> str:
 
 def make_id(area_code: str, birth: dt.date, sequence: int) -> str:
     """Build a valid synthetic number (demo data and tests)."""
+    _check_province(area_code)
     first17 = f"{area_code}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_char(first17)

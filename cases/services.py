@@ -59,7 +59,6 @@ CAMPAIGN_FIELDS = [
     "current_phase",
     "village_report_deadline",
     "county_report_deadline",
-    "village_ratio",
     "town_ratio",
     "county_ratio",
     "urban_standard",
@@ -160,9 +159,9 @@ def _list_if_dibao(households) -> None:
             ensure_case(campaign, household, Case.Source.DIBAO)
         else:
             # A household's village may change; its case row follows.
-            Case.objects.filter(campaign=campaign, household=household).exclude(
+            Case.objects.filter(campaign=campaign, household=household).exclude(village_id=household.village_id).update(
                 village_id=household.village_id
-            ).update(village_id=household.village_id)
+            )
 
 
 @transaction.atomic
@@ -203,21 +202,12 @@ def create_household(*, actor, data: dict[str, Any], head: dict[str, Any], reaso
 @transaction.atomic
 def update_household(household: Household, *, actor, data: dict[str, Any], reason: str = "") -> Household:
     household = Household.objects.select_for_update().get(pk=household.pk)
-    before = audit.snapshot(household)
-    _assign(household, data, HOUSEHOLD_FIELDS)
-    _check_household(household)
-    household.updated_at = timezone.now()
-    household.save()
+    with audit.tracking(household, actor=actor, household=household, reason=reason):
+        _assign(household, data, HOUSEHOLD_FIELDS)
+        _check_household(household)
+        household.updated_at = timezone.now()
+        household.save()
     _list_if_dibao([household])
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        obj=household,
-        before=before,
-        after=audit.snapshot(household),
-        household=household,
-        reason=reason,
-    )
     return household
 
 
@@ -247,24 +237,15 @@ def update_member(member: Member, *, actor, data: dict[str, Any], reason: str = 
     member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
     if not member.is_live:
         raise DomainError("该成员已不在户，不能修改其信息。")
-    before = audit.snapshot(member)
     new_relationship = data.get("relationship", member.relationship)
     if new_relationship == Member.Relationship.HEAD and member.relationship != Member.Relationship.HEAD:
         current = member.household.head()
         if current is not None:
             raise DomainError(f"该户户主是{current.name}；请先修改原户主的关系。", field="relationship")
-    _assign(member, data, MEMBER_FIELDS)
-    _prepare_member(member)
-    _save_member(member)
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        obj=member,
-        before=before,
-        after=audit.snapshot(member),
-        household=member.household,
-        reason=reason,
-    )
+    with audit.tracking(member, actor=actor, household=member.household, reason=reason):
+        _assign(member, data, MEMBER_FIELDS)
+        _prepare_member(member)
+        _save_member(member)
     return member
 
 
@@ -293,33 +274,15 @@ def change_member_status(
     head_leaves = member.relationship == Member.Relationship.HEAD and others
     if head_leaves and (new_head is None or new_head.pk not in {m.pk for m in others}):
         raise DomainError("户主变动后，请从在户成员中指定新户主。", field="new_head")
-    before = audit.snapshot(member)
-    member.status = status
-    member.status_changed_on = on
-    member.status_reason = reason
-    member.save()
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.STATUS,
-        obj=member,
-        before=before,
-        after=audit.snapshot(member),
-        household=household,
-        reason=reason,
-    )
+    with audit.tracking(member, actor=actor, action=AuditEvent.Action.STATUS, household=household, reason=reason):
+        member.status = status
+        member.status_changed_on = on
+        member.status_reason = reason
+        member.save()
     if member.relationship == Member.Relationship.HEAD and others:
-        head_before = audit.snapshot(new_head)
-        new_head.relationship = Member.Relationship.HEAD
-        new_head.save(update_fields=["relationship"])
-        audit.record(
-            actor=actor,
-            action=AuditEvent.Action.UPDATE,
-            obj=new_head,
-            before=head_before,
-            after=audit.snapshot(new_head),
-            household=household,
-            reason=f"原户主{member.name}{reason}",
-        )
+        with audit.tracking(new_head, actor=actor, household=household, reason=f"原户主{member.name}{reason}"):
+            new_head.relationship = Member.Relationship.HEAD
+            new_head.save(update_fields=["relationship"])
     return member
 
 
@@ -346,20 +309,11 @@ def update_campaign(
     starting no earlier than the previous one ends; 3. record every change.
     """
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    before = audit.snapshot(campaign)
-    _assign(campaign, data, CAMPAIGN_FIELDS)
-    if campaign.village_report_deadline > campaign.county_report_deadline:
-        raise DomainError("村级上报截止日不能晚于报县截止日。", field="village_report_deadline")
-    campaign.save()
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        obj=campaign,
-        before=before,
-        after=audit.snapshot(campaign),
-        campaign=campaign,
-        reason=reason,
-    )
+    with audit.tracking(campaign, actor=actor, campaign=campaign, reason=reason):
+        _assign(campaign, data, CAMPAIGN_FIELDS)
+        if campaign.village_report_deadline > campaign.county_report_deadline:
+            raise DomainError("村级上报截止日不能晚于报县截止日。", field="village_report_deadline")
+        campaign.save()
     previous_end = None
     for phase in Phase.objects.select_for_update().filter(campaign=campaign).order_by("number"):
         start, end = (phase_dates or {}).get(phase.number, (phase.starts_on, phase.ends_on))
@@ -368,18 +322,9 @@ def update_campaign(
         if previous_end and start < previous_end:
             raise DomainError(f"{phase.name}不能早于上一阶段结束前开始。")
         previous_end = end
-        phase_before = audit.snapshot(phase)
-        phase.starts_on, phase.ends_on = start, end
-        phase.save()
-        audit.record(
-            actor=actor,
-            action=AuditEvent.Action.UPDATE,
-            obj=phase,
-            before=phase_before,
-            after=audit.snapshot(phase),
-            campaign=campaign,
-            reason=reason,
-        )
+        with audit.tracking(phase, actor=actor, campaign=campaign, reason=reason):
+            phase.starts_on, phase.ends_on = start, end
+            phase.save()
     return campaign
 
 

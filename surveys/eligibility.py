@@ -50,6 +50,9 @@ DEDUCTIONS = {
 # Vehicles that are grounds for refusal unless they are a disability mobility vehicle.
 REFUSING_VEHICLES = {"car": "小汽车", "boat": "船舶", "machinery": "大型农机具"}
 
+# Disability grades 1 and 2 are 重度残疾.
+SEVERE_DISABILITY_GRADES = {1: "一级", 2: "二级"}
+
 OUTCOMES = {
     "keep": "保留",
     "adjust": "调整金额或类别",
@@ -84,6 +87,8 @@ class Person:
     incomes: dict[str, Decimal] = field(default_factory=dict)  # category -> annual yuan
     co_resident: bool = True
     left_out_reason: str = ""  # 服刑、强制隔离戒毒、宣告失踪、出家满三年: not counted
+    health: str = ""  # as the registry records it: healthy, chronic, serious (患有大病), disabled
+    disability_grade: int | None = None  # 1–4
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ class Facts:
     shop_fronts: int = 0
     flat_purchased_on: dt.date | None = None
     major_build_on: dt.date | None = None
-    severe_illness_or_disability: bool = False
+    severe_illness_or_disability: bool = False  # the 重病/重残 tag; members' health also counts
     visit_date: dt.date | None = None
 
 
@@ -118,13 +123,17 @@ class Result:
     counted_income: Decimal
     excluded_income: Decimal
     deductions: Decimal
-    per_capita_monthly: Decimal
+    per_capita_monthly: Decimal  # rounded to the fen, for showing and storing
+    per_capita_exact: Decimal  # unrounded, what the rules compare and multiply
     standard: Decimal
     edge_line: Decimal
     income_eligible: bool
     property_reasons: list[str]
     eligible: bool
     is_edge: bool
+    severe: bool  # 重病/重残: the higher asset multiple applies
+    covered_persons: int  # the number the amount is multiplied by
+    covered_capped: bool  # the proposed number exceeded the counted members
     suggested_outcome: str
     suggested_amount: Decimal
     reasons: list[str]
@@ -149,7 +158,25 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def property_reasons(facts: Facts, rules: Rules, household_size: int) -> list[str]:
+def covered_persons_problem(covered: int, counted: int) -> str | None:
+    """Covered persons never exceed the counted members; the message says so, or None."""
+    if covered > counted:
+        return f"拟保障人数（{covered}人）超过计入家庭人口（{counted}人）。"
+    return None
+
+
+def severe_grounds(counted: list[Person]) -> list[str]:
+    """Who makes the household 重病/重残: serious illness or disability grade 1 or 2."""
+    grounds = []
+    for person in counted:
+        if person.health == "serious":
+            grounds.append(f"{person.name}患有大病")
+        if person.disability_grade in SEVERE_DISABILITY_GRADES:
+            grounds.append(f"{person.name}为{SEVERE_DISABILITY_GRADES[person.disability_grade]}残疾（重度）")
+    return grounds
+
+
+def property_reasons(facts: Facts, rules: Rules, household_size: int, *, severe: bool = False) -> list[str]:
     reasons = []
     for vehicle in facts.vehicles:
         if vehicle.kind in REFUSING_VEHICLES and not vehicle.disability_vehicle:
@@ -160,7 +187,7 @@ def property_reasons(facts: Facts, rules: Rules, household_size: int) -> list[st
         reasons.append("家庭成员雇佣他人从事经营活动。")
     if facts.shop_fronts > 0:
         reasons.append(f"家庭拥有经营性门面{facts.shop_fronts}处。")
-    multiplier = rules.asset_multiplier_severe if facts.severe_illness_or_disability else rules.asset_multiplier
+    multiplier = rules.asset_multiplier_severe if severe else rules.asset_multiplier
     if household_size:
         per_capita_assets = facts.financial_assets / household_size
         limit = rules.standard * multiplier
@@ -177,8 +204,20 @@ def property_reasons(facts: Facts, rules: Rules, household_size: int) -> list[st
     return reasons
 
 
+def _per_capita_text(exact: Decimal, line: Decimal) -> str:
+    """The figure to the fen, with more digits when rounding would make it look equal to the line."""
+    text = yuan(exact)
+    if money(exact) == money(line) and exact != line:
+        text += f"（未取整为{exact:.4f}元）"
+    return text
+
+
 def assess(facts: Facts, rules: Rules) -> Result:
-    """Apply the rules in order: who counts, income, deductions, property, edge, amount."""
+    """Apply the rules in order: who counts, income, deductions, property, edge, amount.
+
+    Figures are compared and multiplied unrounded; only money that is shown or
+    stored is rounded to the fen, half up.
+    """
     counted = [p for p in facts.people if p.co_resident and not p.left_out_reason]
     left_out = [f"{p.name}（{p.left_out_reason or '不共同生活'}）" for p in facts.people if p not in counted]
     size = len(counted)
@@ -188,9 +227,13 @@ def assess(facts: Facts, rules: Rules) -> Result:
     )
     deductions = sum((amount for kind, amount in facts.deductions.items() if kind in DEDUCTIONS), ZERO)
     net = max(counted_income - deductions, ZERO)
-    per_capita = money(net / 12 / size) if size else ZERO
+    per_capita = net / (12 * size) if size else ZERO
     standard = rules.standard
-    edge_line = money(standard * rules.edge_multiplier)
+    edge_line = standard * rules.edge_multiplier
+    grounds = severe_grounds(counted)
+    severe = facts.severe_illness_or_disability or bool(grounds)
+    covered = min(facts.covered_persons or size, size)
+    covered_problem = covered_persons_problem(facts.covered_persons, size)
 
     reasons = []
     if size:
@@ -205,18 +248,28 @@ def assess(facts: Facts, rules: Rules) -> Result:
     )
     income_eligible = bool(size) and per_capita < standard
     comparison = "低于" if per_capita < standard else "不低于"
-    reasons.append(f"人均月收入{yuan(per_capita)}，{comparison}低保标准{yuan(standard)}。")
+    reasons.append(f"人均月收入{_per_capita_text(per_capita, standard)}，{comparison}低保标准{yuan(standard)}。")
 
-    refusals = property_reasons(facts, rules, size)
+    if severe and size:
+        who = "、".join(grounds) if grounds else "家庭登记为重病重残户"
+        reasons.append(f"{who}，适用重病重残户金融资产上限（{rules.asset_multiplier_severe.normalize()}倍）。")
+    refusals = property_reasons(facts, rules, size, severe=severe)
     reasons.extend(refusals)
     eligible = income_eligible and not refusals
     is_edge = not eligible and bool(size) and per_capita < edge_line
 
+    if covered_problem:
+        reasons.append(f"{covered_problem.removesuffix('。')}，保障人数核减为{covered}人。")
     amount = ZERO
     if eligible:
-        covered = facts.covered_persons or size
-        amount = max(money((standard - per_capita) * covered), money(rules.minimum_amount))
-        reasons.append(f"补差：（{yuan(standard)} − {yuan(per_capita)}）× 保障{covered}人 = {yuan(amount)}/月。")
+        # One division at the end: a gap that comes to exactly half a fen is
+        # not pushed under it by an already rounded per-capita figure.
+        gap = (standard * 12 * size - net) * covered / (12 * size)
+        amount = max(money(gap), money(rules.minimum_amount))
+        line = f"补差：（{yuan(standard)} − {yuan(per_capita)}）× 保障{covered}人 = {yuan(amount)}/月"
+        if per_capita != money(per_capita):
+            line += f"（按未取整的人均月收入{per_capita:.4f}元计算）"
+        reasons.append(line + "。")
     if is_edge:
         reasons.append(
             f"人均月收入低于边缘线{yuan(edge_line)}（标准的{rules.edge_multiplier.normalize()}倍），属低保边缘户。"
@@ -225,7 +278,7 @@ def assess(facts: Facts, rules: Rules) -> Result:
     if facts.in_dibao:
         if not eligible:
             outcome = "exit"
-        elif money(amount) == money(facts.current_amount):
+        elif amount == money(facts.current_amount):
             outcome = "keep"
         else:
             outcome = "adjust"
@@ -238,13 +291,17 @@ def assess(facts: Facts, rules: Rules) -> Result:
         counted_income=money(counted_income),
         excluded_income=money(excluded_income),
         deductions=money(deductions),
-        per_capita_monthly=per_capita,
+        per_capita_monthly=money(per_capita),
+        per_capita_exact=per_capita,
         standard=money(standard),
-        edge_line=edge_line,
+        edge_line=money(edge_line),
         income_eligible=income_eligible,
         property_reasons=refusals,
         eligible=eligible,
         is_edge=is_edge,
+        severe=severe,
+        covered_persons=covered,
+        covered_capped=covered_problem is not None,
         suggested_outcome=outcome,
         suggested_amount=amount,
         reasons=reasons,

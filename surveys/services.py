@@ -21,7 +21,17 @@ from cases import services as registry
 from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village
 from cases.services import DomainError
 
-from .eligibility import DEDUCTIONS, INCOME_CATEGORIES, Facts, Person, Result, Rules, Vehicle, assess
+from .eligibility import (
+    DEDUCTIONS,
+    INCOME_CATEGORIES,
+    Facts,
+    Person,
+    Result,
+    Rules,
+    Vehicle,
+    assess,
+    covered_persons_problem,
+)
 from .models import (
     ScreeningEntry,
     Survey,
@@ -151,9 +161,18 @@ def rules_for(survey: Survey) -> Rules:
 
 def facts_from(survey: Survey, data: SurveyInput) -> Facts:
     h = data.header
+    # Health and disability grade come from the registry: they decide the 重病/重残 allowances.
+    registered = {m.pk: m for m in survey.household.members.all()}
     return Facts(
         people=[
-            Person(name=m.name, incomes=dict(m.incomes), co_resident=m.co_resident, left_out_reason=m.left_out_reason)
+            Person(
+                name=m.name,
+                incomes=dict(m.incomes),
+                co_resident=m.co_resident,
+                left_out_reason=m.left_out_reason,
+                health=registered[m.member_id].health if m.member_id in registered else "",
+                disability_grade=registered[m.member_id].disability_grade if m.member_id in registered else None,
+            )
             for m in data.members
             if m.presence in {SurveyMember.Presence.PRESENT, SurveyMember.Presence.NEW}
         ],
@@ -361,27 +380,20 @@ def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
             raise DomainError("扣减金额不能为负数。", field="deductions")
     _check_members(survey, data.members)
     before_print = survey.content_fingerprint()
-    before = audit.snapshot(survey, HEADER_FIELDS)
-    for name in HEADER_FIELDS:
-        if name in data.header:
-            setattr(survey, name, data.header[name])
-    survey.updated_at = timezone.now()
-    survey.save()
-    _write_rows(survey, data)
-    changed = survey.with_rows().content_fingerprint() != before_print
-    voided = 0
-    if changed:
-        voided = survey.signatures.exclude(signed_at=None).update(signed_at=None, fingerprint="", method="")
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        obj=survey,
-        before=before,
-        after=audit.snapshot(survey, HEADER_FIELDS),
-        household=survey.household,
-        campaign=survey.campaign,
-        reason="保存草稿" + ("，内容变化，已签字作废" if voided else ""),
+    tracking = audit.tracking(
+        survey, actor=actor, fields=HEADER_FIELDS, household=survey.household, campaign=survey.campaign
     )
+    with tracking as tracked:
+        for name in HEADER_FIELDS:
+            if name in data.header:
+                setattr(survey, name, data.header[name])
+        survey.updated_at = timezone.now()
+        survey.save()
+        _write_rows(survey, data)
+        voided = 0
+        if survey.with_rows().content_fingerprint() != before_print:
+            voided = survey.signatures.exclude(signed_at=None).update(signed_at=None, fingerprint="", method="")
+        tracked.reason = "保存草稿" + ("，内容变化，已签字作废" if voided else "")
     return survey
 
 
@@ -471,13 +483,16 @@ def missing_for_submission(survey: Survey, states: list[tuple[SurveySignature, b
         problems.append("请选择主要致困原因。")
     if not survey.recommendation:
         problems.append("请填写调查结论。")
-    elif not survey.recommendation_reason.strip():
-        suggested = assess_survey(survey).suggested_outcome
-        if survey.recommendation != suggested:
-            problems.append(
-                f"调查结论（{survey.get_recommendation_display()}）与系统建议"
-                f"（{Survey.Recommendation(suggested).label}）不一致，请写明理由。"
-            )
+    result = assess_survey(survey)
+    covered = covered_persons_problem(survey.covered_persons, result.household_size)
+    if covered:
+        problems.append(covered + "请核减拟保障人数。")
+    suggested = result.suggested_outcome
+    if survey.recommendation and survey.recommendation != suggested and not survey.recommendation_reason.strip():
+        problems.append(
+            f"调查结论（{survey.get_recommendation_display()}）与系统建议"
+            f"（{Survey.Recommendation(suggested).label}）不一致，请写明理由。"
+        )
     if not survey.head_confirmation:
         problems.append("请记录户主确认情况（签字、按手印或拒签）。")
     elif survey.head_confirmation == Survey.HeadConfirmation.REFUSED and not survey.head_refusal_reason.strip():
@@ -786,20 +801,10 @@ def remove_from_screening(campaign: Campaign, household: Household, *, actor, re
         raise DomainError("该户不在排查名单中。")
     if Survey.objects.filter(campaign=campaign, household=household).exists():
         raise DomainError("该户已开始入户调查，不能移出排查名单。")
-    before = audit.snapshot(entry)
-    entry.removed_by, entry.removed_at, entry.removed_reason = actor, timezone.now(), reason[:200]
-    entry.save()
+    with audit.tracking(entry, actor=actor, household=household, campaign=campaign, reason=f"移出排查名单：{reason}"):
+        entry.removed_by, entry.removed_at, entry.removed_reason = actor, timezone.now(), reason[:200]
+        entry.save()
     Case.objects.filter(campaign=campaign, household=household).update(in_scope=False, updated_at=timezone.now())
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.UPDATE,
-        obj=entry,
-        before=before,
-        after=audit.snapshot(entry),
-        household=household,
-        campaign=campaign,
-        reason=f"移出排查名单：{reason}",
-    )
     return entry
 
 

@@ -68,9 +68,46 @@ def test_it_rejects_malformed_numbers(raw):
         parse_id(raw)
 
 
-def test_it_accepts_an_unknown_area_code():
-    number = make_id("999999", dt.date(1980, 1, 1), 2)
+def test_it_accepts_an_unknown_county_code_in_a_real_province():
+    # 34 is 安徽; 349999 is no county, but numbers keep the code they were issued under
+    number = make_id("349999", dt.date(1980, 1, 1), 2)
     assert parse_id(number).sex == "F"
+
+
+@pytest.mark.parametrize("area_code", ["340225", "341422", "340281"])
+def test_it_accepts_the_three_wuwei_area_codes(area_code):
+    number = make_id(area_code, dt.date(1965, 7, 1), 123)
+    assert parse_id(number).area_code == area_code
+
+
+@pytest.mark.parametrize("number", ["11010519491231002X", "440524188001010014"])
+def test_it_accepts_the_reference_examples_under_the_province_check(number):
+    assert parse_id(number).number == number
+
+
+@pytest.mark.parametrize("province", [11, 15, 21, 23, 31, 37, 41, 46, 50, 54, 61, 65, 71, 81, 83])
+def test_it_accepts_each_end_of_every_province_range(province):
+    first17 = f"{province}0101" + "19800101" + "123"
+    assert parse_id(first17 + check_char(first17)).area_code == f"{province}0101"
+
+
+@pytest.mark.parametrize("province", ["99", "00", "10", "20", "16", "72", "84", "91", "38", "47", "55", "66"])
+def test_it_refuses_a_number_whose_first_two_digits_are_no_province(province):
+    first17 = f"{province}0225" + "19800101" + "123"
+    number = first17 + check_char(first17)  # the check character is right
+    with pytest.raises(IdNumberError) as error:
+        parse_id(number)
+    assert str(error.value) == f"身份证号前两位“{province}”不是有效的省级行政区划代码。"
+
+
+def test_it_refuses_a_15_digit_number_whose_first_two_digits_are_no_province():
+    with pytest.raises(IdNumberError, match="前两位“99”不是有效的省级行政区划代码"):
+        parse_id("990225800101123")
+
+
+def test_it_refuses_to_make_a_number_that_would_not_validate():
+    with pytest.raises(IdNumberError, match="前两位“99”"):
+        make_id("999999", dt.date(1980, 1, 1), 2)
 
 
 def test_it_masks_all_but_area_code_and_last_four():

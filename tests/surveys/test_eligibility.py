@@ -1,11 +1,12 @@
 """Every rule of the engine, with the figures worked by hand in each test."""
 
 import datetime as dt
+import json
 from decimal import Decimal as D
 
 import pytest
 
-from surveys.eligibility import Facts, Person, Rules, Vehicle, assess
+from surveys.eligibility import Facts, Person, Rules, Vehicle, assess, covered_persons_problem
 
 RURAL = Rules(
     standard=D("505"),
@@ -195,3 +196,160 @@ def test_reasons_are_in_chinese_and_name_the_figures():
 def test_an_empty_household_is_not_eligible():
     result = assess(facts(Person("甲", co_resident=False)), RURAL)
     assert not result.eligible and result.household_size == 0
+
+
+def test_it_compares_the_unrounded_per_capita_income_with_the_standard():
+    # 6,059.95 / 12 / 1 = 504.99583… a month: below 505, though it shows as 505.00
+    result = assess(facts(Person("甲", {"wage": D("6059.95")})), RURAL)
+    assert result.per_capita_monthly == D("505.00")
+    assert result.per_capita_exact < D("505")
+    assert result.income_eligible and result.eligible
+    # (505 − 504.99583…) × 1 = 0.00416… rounds to 0.00 (no floor in RURAL)
+    assert result.suggested_amount == D("0.00")
+    assert "人均月收入505.00元（未取整为504.9958元），低于低保标准505.00元" in "\n".join(result.reasons)
+
+
+def test_it_multiplies_the_unrounded_gap_and_rounds_only_the_amount():
+    # 9,600 / 12 / 3 = 266.666… a month (shown 266.67)
+    # (505 − 266.666…) × 3 = 238.333… × 3 = 715.00; rounding first would give 238.33 × 3 = 714.99
+    result = assess(facts(Person("甲", {"wage": D("9600")}), Person("乙"), Person("丙")), RURAL)
+    assert result.per_capita_monthly == D("266.67")
+    assert result.suggested_amount == D("715.00")
+    assert (
+        "补差：（505.00元 − 266.67元）× 保障3人 = 715.00元/月（按未取整的人均月收入266.6667元计算）。"
+    ) in result.reasons
+
+
+def test_it_rounds_a_gap_of_exactly_half_a_fen_up():
+    # 0.06 / 12 / 3 = 0.001666… a month; (505 − 0.001666…) × 3 = 1,515 − 0.005 = 1,514.995 → 1,515.00
+    # (multiplying a per-capita figure cut to any number of digits would land under it: 1,514.99)
+    result = assess(facts(Person("甲", {"wage": D("0.06")}), Person("乙"), Person("丙")), RURAL)
+    assert result.suggested_amount == D("1515.00")
+
+
+def test_it_counts_only_the_living_after_a_member_died():
+    # before: 3,600 / 12 / 2 = 150.00; (505 − 150) × 2 = 710.00
+    before = assess(facts(Person("甲", {"wage": D("3600")}), Person("乙"), covered_persons=2), RURAL)
+    assert before.suggested_amount == D("710.00")
+    # 乙 died: the service no longer passes 乙. 3,600 / 12 / 1 = 300.00;
+    # the registry still says 2 covered, capped to 1: (505 − 300) × 1 = 205.00
+    after = assess(facts(Person("甲", {"wage": D("3600")}), covered_persons=2, in_dibao=True), RURAL)
+    assert after.household_size == 1 and after.per_capita_monthly == D("300.00")
+    assert after.covered_persons == 1 and after.covered_capped
+    assert after.suggested_amount == D("205.00")
+
+
+def test_it_leaves_out_a_member_in_prison_and_one_living_elsewhere_and_caps_the_covered_persons():
+    # only 甲 counts: 4,800 / 12 / 1 = 400.00; 乙 (服刑) and 丙 (elsewhere, 30,000 wage) do not
+    # 3 proposed, 1 counted: (505 − 400) × 1 = 105.00
+    result = assess(
+        facts(
+            Person("甲", {"wage": D("4800")}),
+            Person("乙", left_out_reason="服刑"),
+            Person("丙", {"wage": D("30000")}, co_resident=False),
+            covered_persons=3,
+        ),
+        RURAL,
+    )
+    assert result.counted_people == ["甲"]
+    assert result.left_out == ["乙（服刑）", "丙（不共同生活）"]
+    assert result.per_capita_monthly == D("400.00")
+    assert result.covered_persons == 1
+    assert result.suggested_amount == D("105.00")
+
+
+def test_it_raises_the_per_capita_income_when_a_member_moved_out():
+    # before: 9,000 / 12 / 3 = 250.00; (505 − 250) × 3 = 765.00
+    people = [Person("甲", {"wage": D("9000")}), Person("乙"), Person("丙")]
+    before = assess(facts(*people), RURAL)
+    assert before.per_capita_monthly == D("250.00") and before.suggested_amount == D("765.00")
+    # 丙 moved out and is no longer passed: 9,000 / 12 / 2 = 375.00; (505 − 375) × 2 = 260.00
+    after = assess(facts(*people[:2]), RURAL)
+    assert after.household_size == 2
+    assert after.per_capita_monthly == D("375.00") and after.suggested_amount == D("260.00")
+
+
+def test_it_caps_covered_persons_at_the_counted_members():
+    # 2,400 / 12 / 1 = 200.00; 3 proposed but 1 counted: (505 − 200) × 1 = 305.00, not × 3 = 915.00
+    result = assess(facts(Person("甲", {"wage": D("2400")}), covered_persons=3), RURAL)
+    assert result.covered_persons == 1 and result.covered_capped
+    assert result.suggested_amount == D("305.00")
+    assert "拟保障人数（3人）超过计入家庭人口（1人），保障人数核减为1人。" in result.reasons
+    assert "补差：（505.00元 − 200.00元）× 保障1人 = 305.00元/月。" in result.reasons
+
+
+def test_it_keeps_covered_persons_at_or_below_the_counted_members():
+    # 2 of 3 proposed stay 2; none proposed means all counted
+    two = assess(facts(Person("甲"), Person("乙"), Person("丙"), covered_persons=2), RURAL)
+    assert two.covered_persons == 2 and not two.covered_capped
+    assert not any("核减" in r for r in two.reasons)
+    assert assess(facts(Person("甲"), Person("乙")), RURAL).covered_persons == 2
+
+
+def test_it_explains_a_covered_persons_problem():
+    assert covered_persons_problem(3, 1) == "拟保障人数（3人）超过计入家庭人口（1人）。"
+    assert covered_persons_problem(1, 1) is None
+    assert covered_persons_problem(0, 2) is None
+
+
+def test_it_applies_the_severe_asset_limit_for_a_member_with_a_serious_illness():
+    # 20,000 for one person: above 24 × 505 = 12,120, within 48 × 505 = 24,240
+    result = assess(facts(Person("张三", health="serious"), financial_assets=D("20000")), RURAL)
+    assert result.severe and result.eligible
+    assert "张三患有大病，适用重病重残户金融资产上限（48倍）。" in result.reasons
+
+
+@pytest.mark.parametrize("grade, severe", [(1, True), (2, True), (3, False), (4, False)])
+def test_it_applies_the_severe_asset_limit_for_disability_grades_1_and_2_only(grade, severe):
+    # 20,000 for one person passes only with the 48× limit (see above)
+    result = assess(facts(Person("李四", disability_grade=grade), financial_assets=D("20000")), RURAL)
+    assert result.severe is severe and result.eligible is severe
+    assert any("李四为二级残疾（重度）" in r for r in result.reasons) is (grade == 2)
+
+
+def test_it_ignores_chronic_illness_and_members_who_are_not_counted_for_the_severe_limit():
+    # 乙 is seriously ill but lives elsewhere; 甲's chronic illness is not 大病
+    result = assess(
+        facts(
+            Person("甲", health="chronic"),
+            Person("乙", health="serious", co_resident=False),
+            financial_assets=D("20000"),
+        ),
+        RURAL,
+    )
+    assert not result.severe and not result.eligible
+
+
+def test_it_names_the_tag_when_no_member_makes_the_household_severe():
+    result = assess(facts(Person("甲"), severe_illness_or_disability=True), RURAL)
+    assert result.severe
+    assert "家庭登记为重病重残户，适用重病重残户金融资产上限（48倍）。" in result.reasons
+
+
+def test_it_compares_with_the_unrounded_edge_line():
+    # edge line 1.5 × 505 = 757.50; 9,089.95 / 12 = 757.49583…: below it, though shown as 757.50
+    below = assess(facts(Person("甲", {"wage": D("9089.95")})), RURAL)
+    assert below.per_capita_monthly == below.edge_line == D("757.50")
+    assert below.is_edge
+    # standard 505.05: edge line 1.5 × 505.05 = 757.575, shown as 757.58
+    rules = Rules(**{**RURAL.__dict__, "standard": D("505.05")})
+    # 9,090.90 / 12 = 757.575: at the unrounded line is not below it (against the shown 757.58 it would be)
+    at_line = assess(facts(Person("甲", {"wage": D("9090.90")})), rules)
+    assert at_line.edge_line == D("757.58") and not at_line.is_edge
+    # 9,090.89 / 12 = 757.574166…: below it
+    assert assess(facts(Person("甲", {"wage": D("9090.89")})), rules).is_edge
+
+
+def test_it_stores_the_new_figures_as_json():
+    # 9,600 / 12 / 3 = 266.666…; 2 proposed of 3
+    result = assess(
+        facts(Person("甲", {"wage": D("9600")}, health="serious"), Person("乙"), Person("丙"), covered_persons=2),
+        RURAL,
+    )
+    data = json.loads(json.dumps(result.as_dict()))
+    assert data["per_capita_monthly"] == "266.67"
+    assert data["per_capita_exact"].startswith("266.6666")
+    assert data["covered_persons"] == 2 and data["covered_capped"] is False
+    assert data["severe"] is True
+    # (505 − 266.666…) × 2 = 476.666… → 476.67
+    assert data["suggested_amount"] == "476.67"
