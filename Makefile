@@ -17,7 +17,8 @@ deps: $(VENV)/.installed node_modules/.installed
 deps-test: deps
 	@scripts/ensure_apt.sh $(APT_TEST)
 
-$(VENV)/.installed: requirements.txt
+# requirements.txt is just `-r requirements/dev.txt`; any pin file changing reinstalls.
+$(VENV)/.installed: requirements.txt $(wildcard requirements/*.txt)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@

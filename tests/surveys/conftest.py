@@ -1,9 +1,12 @@
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
-from surveys import services
+from cases.models import AuditEvent, Household, Member
+from surveys import models, services
 from surveys.forms import SurveyForms
+from tests.conftest import PASSWORD
 
 
 def form_data(survey, **overrides) -> dict:
@@ -51,3 +54,58 @@ COMPLETE = {
 @pytest.fixture
 def survey_a(household_a, campaign, cadre_a):
     return services.start_survey(household_a, campaign=campaign, actor=cadre_a)
+
+
+@pytest.fixture(params=["leadership", "county_officer"])
+def read_only_user(request):
+    """Each role that may see a village's surveys but not change them."""
+    return request.getfixturevalue(request.param)
+
+
+def fill_in(client, survey, **changes):
+    """Save the draft complete (3,600 yuan wage for the head), with some fields changed."""
+    response = client.post(
+        reverse("survey_edit", args=[survey.public_id]),
+        form_data(survey, **{**COMPLETE, "m-0-inc_wage": "3600", **changes}),
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+
+def sign_both(client, survey, cadre, partner):
+    """Name two investigators; the logged-in cadre signs, the partner by password on the same device."""
+    client.post(reverse("survey_investigators", args=[survey.public_id]), {"investigators": [cadre.pk, partner.pk]})
+    client.post(reverse("survey_sign", args=[survey.public_id]), {"investigator": cadre.pk})
+    client.post(reverse("survey_sign", args=[survey.public_id]), {"investigator": partner.pk, "password": PASSWORD})
+
+
+def submit_complete(client, survey, cadre, partner, **changes):
+    """Fill in, sign and submit a survey; the submission must succeed."""
+    fill_in(client, survey, **changes)
+    sign_both(client, survey, cadre, partner)
+    response = client.post(reverse("survey_submit", args=[survey.public_id]), follow=True)
+    assert "调查已提交并锁定" in response.content.decode()
+
+
+_WRITTEN_BY_SURVEY_VIEWS = (
+    models.Survey,
+    models.SurveyMember,
+    models.SurveyIncome,
+    models.SurveyDeduction,
+    models.SurveyHouse,
+    models.SurveyVehicle,
+    models.SurveySupporter,
+    models.SurveySignature,
+    models.ScreeningEntry,
+    models.VillageReport,
+    AuditEvent,
+    Household,
+    Member,
+)
+
+
+def database_state() -> dict[str, list[dict]]:
+    """Every row a survey view or service may write, field by field.
+
+    Equal before and after a refused request shows that the refusal wrote nothing.
+    """
+    return {m.__name__: list(m.objects.order_by("pk").values()) for m in _WRITTEN_BY_SURVEY_VIEWS}
