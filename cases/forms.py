@@ -64,9 +64,17 @@ class MemberForm(forms.ModelForm):
         model = Member
         fields = MEMBER_FIELDS
 
+    # Recorded for every member the office edits; the registry may still hold them empty.
+    CHOSEN_FIELDS = ("marital_status", "education", "employment")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["id_number"].widget.attrs.update(autocomplete="off", spellcheck="false")
+        for name in self.CHOSEN_FIELDS:
+            self.fields[name].required = True
+            self.fields[name].error_messages["required"] = _("请选择%(label)s。") % {
+                "label": self.fields[name].label
+            }
 
     def clean_id_number(self):
         return clean_id_number(self.cleaned_data["id_number"])

@@ -18,6 +18,9 @@ from .idnumber import mask_id, parse_id
 from .roles import Role, village_scope
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# The plan's floors for re-checks by the town and the county (泥政〔2019〕133号 二、1).
+TOWN_RATIO_FLOOR = Decimal("20")
+COUNTY_RATIO_FLOOR = Decimal("10")
 
 
 class Town(models.Model):
@@ -110,26 +113,32 @@ class Campaign(models.Model):
     )
     village_report_deadline = models.DateField(_("村级上报截止日"))
     county_report_deadline = models.DateField(_("报县截止日"))
+    # The plan fixes the village visit at 100% and sets floors for the higher levels'
+    # re-checks (二、1 大走访): the ratios may be raised, never lowered below them.
     village_ratio = models.DecimalField(
-        _("村级走访比例（%）"),
-        max_digits=5,
-        decimal_places=2,
-        default=Decimal("100"),
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        _("村级走访比例（%）"), max_digits=5, decimal_places=2, default=Decimal("100"), editable=False
     )
     town_ratio = models.DecimalField(
         _("镇级抽查比例（%）"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("20"),
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        validators=[
+            MinValueValidator(TOWN_RATIO_FLOOR, _("镇级抽查比例不得低于20%%（实施方案：镇级抽查要不低于20%%）。")),
+            MaxValueValidator(100),
+        ],
+        help_text=_("不低于20%"),
     )
     county_ratio = models.DecimalField(
         _("县级抽查比例（%）"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("10"),
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        validators=[
+            MinValueValidator(COUNTY_RATIO_FLOOR, _("县级抽查比例不得低于10%%（实施方案：县级抽查将不低于10%%）。")),
+            MaxValueValidator(100),
+        ],
+        help_text=_("不低于10%"),
     )
     urban_standard = models.DecimalField(_("城市低保标准（元/人·月）"), **MONEY, validators=[MinValueValidator(0)])
     rural_standard = models.DecimalField(_("农村低保标准（元/人·月）"), **MONEY, validators=[MinValueValidator(0)])
@@ -177,6 +186,14 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(village_report_deadline__lte=models.F("county_report_deadline")),
                 name="campaign_village_deadline_before_county",
+            ),
+            models.CheckConstraint(condition=Q(village_ratio=100), name="campaign_village_visits_everyone"),
+            models.CheckConstraint(
+                condition=Q(town_ratio__gte=TOWN_RATIO_FLOOR, town_ratio__lte=100), name="campaign_town_ratio_floor"
+            ),
+            models.CheckConstraint(
+                condition=Q(county_ratio__gte=COUNTY_RATIO_FLOOR, county_ratio__lte=100),
+                name="campaign_county_ratio_floor",
             ),
         ]
 
@@ -570,8 +587,9 @@ class Member(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, editable=False)
     birth_date = models.DateField(_("出生日期"), editable=False)
     ethnicity = models.CharField(_("民族"), max_length=10, default="汉族")
-    marital_status = models.CharField(_("婚姻状况"), max_length=10, choices=Marital.choices, default=Marital.MARRIED)
-    education = models.CharField(_("文化程度"), max_length=10, choices=Education.choices, default=Education.JUNIOR)
+    # No default on facts about a person: empty until someone records them.
+    marital_status = models.CharField(_("婚姻状况"), max_length=10, choices=Marital.choices, blank=True)
+    education = models.CharField(_("文化程度"), max_length=10, choices=Education.choices, blank=True)
     is_student = models.BooleanField(_("在校生"), default=False)
     health = models.CharField(_("健康状况"), max_length=10, choices=Health.choices, default=Health.HEALTHY)
     disability_type = models.CharField(_("残疾类别"), max_length=10, choices=Disability.choices, blank=True)
@@ -582,7 +600,7 @@ class Member(models.Model):
     work_ability = models.CharField(
         _("劳动能力"), max_length=10, choices=WorkAbility.choices, default=WorkAbility.NORMAL
     )
-    employment = models.CharField(_("从业状况"), max_length=16, choices=Employment.choices, default=Employment.FARMING)
+    employment = models.CharField(_("从业状况"), max_length=16, choices=Employment.choices, blank=True)
     work_place = models.CharField(_("务工地点"), max_length=10, choices=WorkPlace.choices, blank=True)
     is_public_payroll = models.BooleanField(_("财政供养人员"), default=False)
     is_cadre_relative = models.BooleanField(_("村干部或经办人员近亲属"), default=False)

@@ -20,6 +20,7 @@ from cases.services import DomainError
 
 from . import services
 from .access import get_survey_for_user
+from .differences import differences
 from .eligibility import COUNTED_INCOME, EXCLUDED_INCOME
 from .forms import (
     CorrectionForm,
@@ -342,35 +343,6 @@ def _version_chain(survey: Survey) -> list[Survey]:
         .select_related("created_by", "submitted_by")
         .order_by("-version")
     )
-
-
-def _flatten(survey: Survey) -> dict[str, str]:
-    """Every recorded value of a version under a readable label, for the differences view."""
-    out: dict[str, str] = {}
-    for name in services.HEADER_FIELDS:
-        field = Survey._meta.get_field(name)
-        value = getattr(survey, f"get_{name}_display")() if field.choices else getattr(survey, name)
-        if isinstance(value, bool):
-            value = "是" if value else "否"
-        out[str(field.verbose_name)] = "" if value in (None, "") else str(value)
-    labels = {**COUNTED_INCOME, **EXCLUDED_INCOME}
-    for m in survey.members.all():
-        out[f"{m.name}：核实情况"] = m.get_presence_display()
-        out[f"{m.name}：共同生活"] = "是" if m.co_resident else "否"
-        for i in m.incomes.all():
-            out[f"{m.name}：{labels[i.category]}"] = str(i.amount)
-    for d in survey.deductions.all():
-        out[f"扣减：{d.get_kind_display()}"] = str(d.amount)
-    for n, v in enumerate(survey.vehicles.all(), start=1):
-        out[f"车辆{n}"] = f"{v.get_kind_display()}×{v.count}{'（残疾人代步车）' if v.disability_vehicle else ''}"
-    for n, h in enumerate(survey.houses.all(), start=1):
-        out[f"住房{n}"] = f"{h.get_kind_display()} {h.count}套 {h.area}㎡"
-    return out
-
-
-def differences(old: Survey, new: Survey) -> list[tuple[str, str, str]]:
-    a, b = _flatten(old), _flatten(new)
-    return [(k, a.get(k, ""), b.get(k, "")) for k in dict.fromkeys([*a, *b]) if a.get(k, "") != b.get(k, "")]
 
 
 @login_required
