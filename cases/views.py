@@ -25,7 +25,18 @@ from .forms import (
     PhaseDatesForm,
     apply_domain_error,
 )
-from .importer import ImportFileError, build_template, check_rows, read_workbook
+from .importer import (
+    ColumnMapping,
+    ImportFileError,
+    Table,
+    build_template,
+    check_table,
+    mapping_from_form,
+    mapping_page,
+    match_headers,
+    posted_headers,
+    read_table,
+)
 from .lists import page_size, url_maker
 from .models import AuditEvent, Household, Member, Village
 
@@ -338,26 +349,53 @@ def import_template(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_roll(request):
+    """Upload, then (only when a needed column is not recognised) map the columns, then check and save.
+
+    The mapping page asks for the file again with the choices instead of keeping
+    the first upload: a roll full of ID numbers is never stored on the server
+    between two requests, so there is nothing to scope to the user or clean up.
+    """
     roles.require(roles.can_edit_campaign(request.user))
     campaign = get_current_campaign(request)
-    context = {}
-    if request.method == "POST":
-        upload = request.FILES.get("file")
+    if request.method == "GET":
+        return render(request, "cases/import.html", {})
+    mapping_step = request.POST.get("step") == "mapping"
+    upload = request.FILES.get("file")
+    try:
         if upload is None:
-            context["file_error"] = "请选择要导入的 .xlsx 文件。"
-        else:
-            try:
-                rows = read_workbook(upload)
-            except ImportFileError as exc:
-                context["file_error"] = str(exc)
-            else:
-                check = check_rows(rows, town=campaign.town)
-                context["check"] = check
-                if check.ok:
-                    try:
-                        context["counts"] = services.import_roll(check, actor=request.user, filename=upload.name)
-                    except services.DomainError as exc:
-                        context["file_error"] = exc.message
-        status = 400 if context.get("file_error") or (context.get("check") and not context["check"].ok) else 200
-        return render(request, "cases/import.html", context, status=status)
-    return render(request, "cases/import.html", context)
+            raise ImportFileError("请选择要导入的 .xlsx 文件。")
+        table = read_table(upload)
+    except ImportFileError as exc:
+        headers = posted_headers(request.POST) if mapping_step else None
+        if headers is None:
+            return render(request, "cases/import.html", {"file_error": str(exc)}, status=400)
+        # Keep the user's choices while they pick the file again.
+        table = Table(header_rows=(), headers=headers, rows=[])
+        mapping, _ = mapping_from_form(request.POST, headers)
+        return _import_mapping(request, table, mapping, file_error=str(exc), status=400)
+    if mapping_step and posted_headers(request.POST) != table.headers:
+        mapping, problems = match_headers(table.headers), ["所选文件的表头与上一步的不同，请重新确认各列的对应关系。"]
+    elif mapping_step:
+        mapping, problems = mapping_from_form(request.POST, table.headers)
+    else:
+        mapping, problems = match_headers(table.headers), []
+        if not mapping.complete:
+            return _import_mapping(request, table, mapping)
+    if problems:
+        return _import_mapping(request, table, mapping, problems=problems, status=400)
+    check = check_table(table, mapping, town=campaign.town)
+    context = {"check": check}
+    if check.ok:
+        try:
+            context["counts"] = services.import_roll(check, actor=request.user, filename=upload.name)
+        except services.DomainError as exc:
+            context["file_error"] = exc.message
+    if "counts" not in context and mapping_step:
+        # The user fixes the file and sends it again with the same choices.
+        return _import_mapping(request, table, mapping, status=400, **context)
+    return render(request, "cases/import.html", context, status=200 if "counts" in context else 400)
+
+
+def _import_mapping(request, table: Table, mapping: ColumnMapping, *, status: int = 200, **context):
+    context.update(mapping_page(table, mapping))
+    return render(request, "cases/import_mapping.html", context, status=status)
