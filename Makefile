@@ -1,7 +1,7 @@
 # Two commands on a fresh Debian machine: `make run` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
-.PHONY: run setup test lint bench deps deps-test clean
+.PHONY: run setup test lint bench deps deps-test clean serve backup restore load
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -45,6 +45,25 @@ test: deps-test lint
 
 bench: deps-test
 	scripts/with_postgres.sh scripts/bench.sh
+
+# Production profile (README "生产部署 / Production"): needs DATABASE_URL (PostgreSQL) and SECRET_KEY.
+serve: deps
+	scripts/serve.sh
+
+# pg_dump custom format of DATABASE_URL into BACKUP_FILE=… (default backups/dibao-<time>.dump).
+backup:
+	@scripts/ensure_apt.sh postgresql-client
+	scripts/backup.sh
+
+# Into a new, empty database: make restore BACKUP_FILE=… RESTORE_DATABASE_URL=postgres://…
+# (both reach the script through the environment: a password never appears in `ps`).
+restore:
+	@scripts/ensure_apt.sh postgresql-client
+	scripts/restore.sh
+
+# 50 village cadres, then the same with a killed worker and a database restart (about 3 minutes).
+load: deps-test
+	scripts/with_postgres.sh $(PY) -m loadtest
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3

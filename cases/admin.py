@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 
 from . import audit
+from .forms import clean_member_id, mask_id_field
 from .models import (
     AuditEvent,
     Campaign,
@@ -20,7 +21,6 @@ from .models import (
     WorkGroupMember,
 )
 from .services import MEMBER_FIELDS
-from .validators import clean_id_number
 
 
 def _context(obj):
@@ -58,14 +58,65 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             self.delete_model(request, obj)
 
+    def save_related(self, request, form, formsets, change):
+        """Many-to-many changes (a village added to a work group widens its scope) and
+        inline rows are recorded like any other change."""
+        obj = form.instance
+        before = self._related_values(obj) if change else {}
+        super().save_related(request, form, formsets, change)
+        audit.record(
+            actor=request.user,
+            action=AuditEvent.Action.UPDATE,
+            obj=obj,
+            before=before,
+            after=self._related_values(obj),
+            reason="管理后台（关联）",
+            **_context(obj),
+        )
+
+    @staticmethod
+    def _related_values(obj) -> dict:
+        return {f.name: sorted(str(x) for x in getattr(obj, f.name).all()) for f in obj._meta.many_to_many}
+
+    def save_formset(self, request, form, formset, change):
+        originals = {
+            f.instance.pk: audit.snapshot(type(f.instance).objects.get(pk=f.instance.pk))
+            for f in formset.initial_forms
+            if f.instance.pk and f.has_changed()
+        }
+        removed = [(f.instance, audit.snapshot(f.instance)) for f in formset.deleted_forms if f.instance.pk]
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            self._record_row(request, AuditEvent.Action.CREATE, obj, {}, audit.snapshot(obj))
+        for obj, _fields in formset.changed_objects:
+            self._record_row(request, AuditEvent.Action.UPDATE, obj, originals.get(obj.pk, {}), audit.snapshot(obj))
+        for obj, before in removed:
+            self._record_row(request, AuditEvent.Action.DELETE, obj, before, {})
+
+    @staticmethod
+    def _record_row(request, action, obj, before, after):
+        audit.record(
+            actor=request.user,
+            action=action,
+            obj=obj,
+            before=before,
+            after=after,
+            reason="管理后台（明细）",
+            **_context(obj),
+        )
+
 
 class MemberAdminForm(forms.ModelForm):
     class Meta:
         model = Member
         fields = [*MEMBER_FIELDS, "household", "status", "status_changed_on", "status_reason"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        mask_id_field(self)
+
     def clean_id_number(self):
-        return clean_id_number(self.cleaned_data["id_number"])
+        return clean_member_id(self)
 
 
 @admin.register(Town)
@@ -136,8 +187,15 @@ class ProfileAdmin(AuditedAdmin):
     list_filter = ["role"]
 
 
+class KeptAdmin(AuditedAdmin):
+    """Records with a history are kept: closed or changed with a reason, never deleted."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Household)
-class HouseholdAdmin(AuditedAdmin):
+class HouseholdAdmin(KeptAdmin):
     list_display = ["public_id", "village", "hukou_type", "dibao_status", "covered_persons", "monthly_amount"]
     list_filter = ["village", "dibao_status", "hukou_type"]
     list_select_related = ["village"]
@@ -145,7 +203,7 @@ class HouseholdAdmin(AuditedAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(AuditedAdmin):
+class MemberAdmin(KeptAdmin):
     form = MemberAdminForm
     list_display = ["name", "masked_id", "relationship", "status", "household"]
     list_filter = ["status", "relationship"]

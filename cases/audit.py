@@ -26,6 +26,8 @@ HIDDEN_FIELDS = {"household", "campaign"}
 # Search-only forms of personal data never enter an audit row (the reversed ID
 # number would give the full number back to anyone who can read the timeline).
 NEVER_RECORDED = {"id_reversed"}
+# Bookkeeping, not content: identifiers, timestamps and edit counters.
+BOOKKEEPING = {"public_id", "created_at", "updated_at", "version", "edit_version"}
 SENSITIVE_FIELDS = {"id_number": mask_id, "bank_account": lambda v: mask_id(v) if v else v}
 
 
@@ -41,7 +43,7 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     """The editable concrete field values of `obj`, as JSON-friendly values."""
     data = {}
     for field in obj._meta.concrete_fields:
-        if field.primary_key or field.name in {"public_id", "created_at", "updated_at"} | NEVER_RECORDED:
+        if field.primary_key or field.name in BOOKKEEPING | NEVER_RECORDED:
             continue
         if fields is not None and field.name not in fields:
             continue
@@ -50,9 +52,9 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
             data[field.name] = str(related) if related is not None else None
         else:
             value = getattr(obj, field.attname)
-            if isinstance(field, models.DecimalField) and isinstance(value, Decimal):
-                # 530 from a form and 530.00 from the database are the same amount.
-                value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+            if isinstance(field, models.DecimalField) and isinstance(value, (Decimal, int)):
+                # 530 from a form (or a default) and 530.00 from the database are the same amount.
+                value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
             data[field.name] = _plain(value)
     return data
 

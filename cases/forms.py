@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Campaign, Household, Member, Village, VillagerGroup
+from .models import Campaign, Household, Member, Profile, Village, VillagerGroup, WorkGroup, id_search_kind
 from .services import CAMPAIGN_FIELDS, HOUSEHOLD_FIELDS, MEMBER_FIELDS, DomainError
 from .validators import clean_id_number, not_in_future
 
@@ -16,7 +16,39 @@ def apply_domain_error(form: forms.Form, error: DomainError) -> None:
     form.add_error(field, error.message)
 
 
-class HouseholdForm(forms.ModelForm):
+def mask_id_field(form: forms.ModelForm) -> None:
+    """An existing member's full ID number is never put back into a page (personal-data
+    rules): the form shows it masked and takes a complete new number only to correct it."""
+    field = form.fields["id_number"]
+    field.widget.attrs.update(autocomplete="off", spellcheck="false")
+    if form.instance.pk:
+        form.initial["id_number"] = ""
+        field.required = False
+        field.label = _("更正身份证号")
+        field.help_text = _("当前：%(masked)s。如需更正，请输入完整的新号码；留空则不变。") % {
+            "masked": form.instance.masked_id
+        }
+
+
+def clean_member_id(form: forms.ModelForm) -> str:
+    typed = form.cleaned_data["id_number"]
+    if form.instance.pk and not typed.strip():
+        return form.instance.id_number
+    return clean_id_number(typed)
+
+
+class VersionedForm(forms.ModelForm):
+    """Carries the version of the record the form was opened on, so that a stale save is refused."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen_version"].initial = self.instance.version
+
+
+class HouseholdForm(VersionedForm):
     class Meta:
         model = Household
         fields = HOUSEHOLD_FIELDS
@@ -25,8 +57,6 @@ class HouseholdForm(forms.ModelForm):
     def __init__(self, *args, villages, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = villages
-        for name, field in self.fields.items():
-            field.widget.attrs["class"] = "form-control" if name == "q" else "form-select"
         if villages.count() == 1:
             self.fields["village"].initial = villages.first()
         self.fields["group"].queryset = VillagerGroup.objects.filter(village__in=villages).select_related("village")
@@ -59,7 +89,7 @@ class HeadForm(forms.Form):
         return clean_id_number(self.cleaned_data["head_id_number"])
 
 
-class MemberForm(forms.ModelForm):
+class MemberForm(VersionedForm):
     class Meta:
         model = Member
         fields = MEMBER_FIELDS
@@ -69,15 +99,13 @@ class MemberForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["id_number"].widget.attrs.update(autocomplete="off", spellcheck="false")
+        mask_id_field(self)
         for name in self.CHOSEN_FIELDS:
             self.fields[name].required = True
-            self.fields[name].error_messages["required"] = _("请选择%(label)s。") % {
-                "label": self.fields[name].label
-            }
+            self.fields[name].error_messages["required"] = _("请选择%(label)s。") % {"label": self.fields[name].label}
 
     def clean_id_number(self):
-        return clean_id_number(self.cleaned_data["id_number"])
+        return clean_member_id(self)
 
     def clean(self):
         data = super().clean()
@@ -117,7 +145,7 @@ class MemberStatusForm(forms.Form):
             del self.fields["new_head"]
 
 
-class CampaignForm(forms.ModelForm):
+class CampaignForm(VersionedForm):
     reason = forms.CharField(label=_("修改原因"), max_length=200, required=False)
 
     class Meta:
@@ -173,8 +201,41 @@ class HouseholdFilterForm(forms.Form):
         label=_("低保状态"), required=False, choices=[("", "全部状态"), *Household.DibaoStatus.choices]
     )
 
-    def __init__(self, *args, villages, **kwargs):
+    def __init__(self, *args, villages, may_search_id_fragments: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        self.may_search_id_fragments = may_search_id_fragments
         self.fields["village"].queryset = villages
         for name, field in self.fields.items():
             field.widget.attrs["class"] = "form-control" if name == "q" else "form-select"
+
+    def clean_q(self):
+        text = self.cleaned_data["q"].strip().upper()
+        if id_search_kind(text) == "fragment" and not self.may_search_id_fragments:
+            # Roles that may not see full numbers could otherwise recover one digit by digit.
+            raise forms.ValidationError(_("按身份证号查找时，请输入完整的18位号码或最后4位。"))
+        return text
+
+
+class AccountForm(forms.Form):
+    """A new account for a person, bound to the area their role works in."""
+
+    username = forms.RegexField(
+        label=_("登录名"),
+        max_length=30,
+        regex=r"^[A-Za-z0-9_.-]{3,30}$",
+        error_messages={"invalid": _("登录名为3至30位字母、数字或 _ . -。")},
+    )
+    display_name = forms.CharField(label=_("姓名"), max_length=30)
+    role = forms.ChoiceField(label=_("角色"))
+    village = forms.ModelChoiceField(label=_("村（社区）"), queryset=Village.objects.none(), required=False)
+    work_group = forms.ModelChoiceField(label=_("工作组"), queryset=WorkGroup.objects.none(), required=False)
+
+    def __init__(self, *args, roles_allowed, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in Profile.Role if r.value in roles_allowed]
+        self.fields["village"].queryset = Village.objects.filter(town=campaign.town)
+        self.fields["work_group"].queryset = campaign.work_groups.all()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("原因"), max_length=200)

@@ -7,6 +7,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.urls import reverse
 
+from . import roles
+from .forms import HouseholdFilterForm
+from .models import Household, Village, id_search_kind
+from .services import record_id_search
+
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 
@@ -18,3 +23,24 @@ def url_maker(name: str) -> Callable[[object], str]:
     """A function from a public id to the URL `name` takes it in; reverses once for a whole page of rows."""
     pattern = reverse(name, args=[PLACEHOLDER])
     return lambda public_id: pattern.replace(PLACEHOLDER, str(public_id))
+
+
+def household_queryset(user, params):
+    """The filter form and the scoped, filtered household list (the page and its exports).
+
+    A search by ID number is recorded; roles that may not see full numbers search by
+    the whole number or its last four digits only.
+    """
+    form = HouseholdFilterForm(
+        params or None,
+        villages=Village.objects.visible_to(user),
+        may_search_id_fragments=roles.can_read_full_ids(user),
+    )
+    qs = Household.objects.visible_to(user)
+    if not form.is_valid():
+        return form, qs.none() if "q" in form.errors else qs
+    qs = qs.filtered(**form.cleaned_data)
+    kind = id_search_kind(form.cleaned_data["q"])
+    if kind:
+        record_id_search(actor=user, kind=kind)
+    return form, qs

@@ -102,6 +102,7 @@ class Campaign(models.Model):
         REVIEW = 2, _("第二阶段：全面复核")
         VERIFY = 3, _("第三阶段：汇总核实")
         SUPERVISE = 4, _("第四阶段：督查落实")
+        CLOSED = 5, _("行动已结束")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     town = models.ForeignKey(Town, on_delete=models.PROTECT, related_name="campaigns")
@@ -176,6 +177,8 @@ class Campaign(models.Model):
         _("最低补差金额（元/月）"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(0)]
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Bumped by every saved edit: a form that carries an older number is refused (no lost updates).
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = CampaignQuerySet.as_manager()
 
@@ -308,6 +311,8 @@ class Profile(models.Model):
     work_group = models.ForeignKey(
         WorkGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="users", verbose_name=_("工作组")
     )
+    # Set when the office creates the account or resets its password: the person chooses their own.
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
 
     class Meta:
         verbose_name = _("用户角色")
@@ -332,6 +337,14 @@ class Profile(models.Model):
 ID_DIGITS = re.compile(r"^[0-9]{1,17}[0-9X]?$")
 
 
+def id_search_kind(text: str) -> str:
+    """How a search text uses an ID number: "full", "last4", "fragment" (other digits), or "" (a name)."""
+    text = text.strip().upper()
+    if not text or not ID_DIGITS.match(text):
+        return ""
+    return {18: "full", 4: "last4"}.get(len(text), "fragment")
+
+
 class HouseholdQuerySet(models.QuerySet):
     def visible_to(self, user) -> HouseholdQuerySet:
         scope = village_scope(user)
@@ -347,9 +360,10 @@ class HouseholdQuerySet(models.QuerySet):
         if not text:
             return self
         live = Member.objects.filter(status=Member.Status.PRESENT)
-        if len(text) == 18 and ID_DIGITS.match(text):
+        kind = id_search_kind(text)
+        if kind == "full":
             matching = live.filter(id_number=text)
-        elif ID_DIGITS.match(text):
+        elif kind:
             matching = live.filter(id_reversed__startswith=text[::-1])
         else:
             matching = live.filter(name__contains=text)
@@ -424,6 +438,8 @@ class Household(models.Model):
     is_other_hardship = models.BooleanField(_("其他困难户"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Bumped by every saved edit: a form that carries an older number is refused (no lost updates).
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     objects = HouseholdQuerySet.as_manager()
 
@@ -451,20 +467,31 @@ class Household(models.Model):
     def is_dibao(self) -> bool:
         return self.dibao_status == self.DibaoStatus.ACTIVE
 
+    def delete(self, *args, **kwargs):
+        raise ValueError("家庭户有操作记录，不能删除；如已不存在，请修改其状态并写明原因。")
+
+    # The fields the category labels are read from (lists fetch only these).
+    LABEL_FIELDS = ("dibao_status", "hukou_type", "is_tekun", "poverty_status", "is_edge", "is_other_hardship")
+
     def category_labels(self) -> list[str]:
+        return self.labels_for({name: getattr(self, name) for name in self.LABEL_FIELDS})
+
+    @classmethod
+    def labels_for(cls, row) -> list[str]:
+        """The categories a household carries, from its LABEL_FIELDS (an instance's or a values() row)."""
         labels = []
-        if self.is_dibao:
-            cat = self.Category.URBAN_DIBAO if self.hukou_type == self.HukouType.URBAN else self.Category.RURAL_DIBAO
-            labels.append(cat.label)
-        if self.is_tekun:
-            labels.append(self.Category.TEKUN.label)
-        if self.poverty_status:
-            labels.append(self.get_poverty_status_display())
-        if self.is_edge:
-            labels.append(self.Category.EDGE.label)
-        if self.is_other_hardship:
-            labels.append(self.Category.OTHER.label)
-        return labels
+        if row["dibao_status"] == cls.DibaoStatus.ACTIVE:
+            urban = row["hukou_type"] == cls.HukouType.URBAN
+            labels.append((cls.Category.URBAN_DIBAO if urban else cls.Category.RURAL_DIBAO).label)
+        if row["is_tekun"]:
+            labels.append(cls.Category.TEKUN.label)
+        if row["poverty_status"]:
+            labels.append(cls.PovertyStatus(row["poverty_status"]).label)
+        if row["is_edge"]:
+            labels.append(cls.Category.EDGE.label)
+        if row["is_other_hardship"]:
+            labels.append(cls.Category.OTHER.label)
+        return labels or [cls.DibaoStatus(row["dibao_status"]).label]
 
     @classmethod
     def category_q(cls, category: str) -> Q:
@@ -605,6 +632,8 @@ class Member(models.Model):
     is_public_payroll = models.BooleanField(_("财政供养人员"), default=False)
     is_cadre_relative = models.BooleanField(_("村干部或经办人员近亲属"), default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Bumped by every saved edit: a form that carries an older number is refused (no lost updates).
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
 
     class Meta:
         verbose_name = _("家庭成员")
@@ -696,6 +725,9 @@ class Case(models.Model):
     source = models.CharField(_("列入原因"), max_length=10, choices=Source.choices)
     in_scope = models.BooleanField(_("列入本次复核"), default=True)
     stage = models.CharField(_("进度"), max_length=10, choices=Stage.choices, default=Stage.PENDING)
+    # Phase 3 and 4: in the town's or the county's re-verification sample.
+    town_sampled = models.BooleanField(_("镇级抽中"), default=False)
+    county_sampled = models.BooleanField(_("县级抽中"), default=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = CaseQuerySet.as_manager()
@@ -733,7 +765,11 @@ class AuditEvent(models.Model):
         DELETE = "delete", _("删除")
         STATUS = "status", _("成员变动")
         VIEW_ID = "view_id", _("查看身份证号")
+        SEARCH_ID = "search_id", _("按身份证号搜索")
         GENERATE = "generate", _("系统生成")
+        LOGIN = "login", _("登录")
+        LOGIN_FAILED = "login_failed", _("登录失败")
+        LOGOUT = "logout", _("退出登录")
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -744,13 +780,15 @@ class AuditEvent(models.Model):
         related_name="+",
         verbose_name=_("操作人"),
     )
-    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
+    action = models.CharField(_("操作"), max_length=12, choices=Action.choices)
     model = models.CharField(_("对象类型"), max_length=40)
     object_id = models.CharField(_("对象编号"), max_length=40)
     object_repr = models.CharField(_("对象"), max_length=200)
+    # DO_NOTHING: the trail is never rewritten, not even to unlink a deleted row
+    # (households with a history are kept; the database refuses UPDATE and DELETE here).
     household = models.ForeignKey(
         Household,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="audit_events",
@@ -758,7 +796,7 @@ class AuditEvent(models.Model):
     )
     campaign = models.ForeignKey(
         Campaign,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="audit_events",

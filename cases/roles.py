@@ -113,3 +113,29 @@ def require(allowed: bool) -> None:
     """403 for a role that may see but not change."""
     if not allowed:
         raise PermissionDenied("您的角色没有修改权限。")
+
+
+CAPABILITIES = [
+    ("查看", None),
+    ("修改花名册", REGISTRY_WRITERS),
+    ("入户调查（填写、签字、提交）", SURVEY_WRITERS),
+    ("村级上报", VILLAGE_REPORTERS),
+    ("查看完整身份证号（留痕）", FULL_ID_READERS),
+    ("行动设置、导入、排查名单", CAMPAIGN_WRITERS),
+]
+AREAS = {
+    Role.VILLAGE: "本村（社区）",
+    Role.WORK_GROUP: "工作组负责的村",
+    Role.TOWN: "全镇",
+    Role.LEADERSHIP: "全镇（只读）",
+    Role.COUNTY: "全县（只读）",
+    Role.ADMIN: "全部",
+}
+
+
+def capability_table() -> list[tuple[str, str, list[bool]]]:
+    """(role, area, [may do each of CAPABILITIES]) for the page that says who can do what where."""
+    return [
+        (role.label, AREAS[role], [allowed is None or role in allowed for _label, allowed in CAPABILITIES])
+        for role in Role
+    ]

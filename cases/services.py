@@ -7,15 +7,18 @@ raises `DomainError` (a Chinese message for the user) when a rule forbids it.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import audit
+from . import audit, roles
 from .idnumber import IdNumberError
-from .models import AuditEvent, Campaign, Case, Household, Member, Phase
+from .models import AuditEvent, Campaign, Case, Household, Member, Phase, Profile
 
 HOUSEHOLD_FIELDS = [
     "village",
@@ -56,7 +59,6 @@ MEMBER_FIELDS = [
 CAMPAIGN_FIELDS = [
     "name",
     "document_number",
-    "current_phase",
     "village_report_deadline",
     "county_report_deadline",
     "town_ratio",
@@ -81,6 +83,39 @@ class DomainError(Exception):
         self.field = field
 
 
+class StaleEdit(DomainError):
+    """Someone saved the record after this form was opened: the save is refused, nothing is overwritten."""
+
+    def __init__(self, obj, event: AuditEvent | None):
+        who = "其他人"
+        if event is not None and event.actor is not None:
+            who = getattr(getattr(event.actor, "profile", None), "display_name", "") or event.actor.get_username()
+        when = f"于{timezone.localtime(event.at):%m-%d %H:%M}" if event is not None else ""
+        super().__init__(
+            f"保存未生效：您打开此页后，{who}{when}已修改了这条记录。请查看对方的修改，再在最新内容上重新填写。"
+        )
+        self.obj = obj
+        self.event = event
+
+
+def check_version(obj, seen: int | None, *, field: str = "version") -> None:
+    """Refuse a save from a form opened on an older version of `obj`; count this save.
+
+    `seen` is the version the form was opened on (None: a change made by the system,
+    not from a form). The latest recorded change is kept on the refusal, to show it.
+    """
+    current = getattr(obj, field)
+    if seen is not None and seen != current:
+        event = (
+            AuditEvent.objects.filter(model=obj._meta.label, object_id=str(getattr(obj, "public_id", None) or obj.pk))
+            .select_related("actor__profile")
+            .order_by("-at", "-id")
+            .first()
+        )
+        raise StaleEdit(obj, event)
+    setattr(obj, field, current + 1)
+
+
 def _assign(obj, data: dict[str, Any], fields: list[str]) -> None:
     for name in fields:
         if name in data:
@@ -94,7 +129,15 @@ def _check_household(household: Household) -> None:
         raise DomainError("在保家庭的保障人数至少为1。", field="covered_persons")
 
 
-def _prepare_member(member: Member) -> None:
+def id_clash_message(other: Member, actor) -> str:
+    """The refusal for an ID number already live in another household, naming that
+    household only when the actor's own area covers it."""
+    if roles.covers_village(actor, other.household.village_id):
+        return f"身份证号已登记在{other.household.village.name}{other.name}的家庭中，一人只能属于一户。"
+    return "该身份证号已登记在您管辖范围以外的另一户中，一人只能属于一户；请联系镇社会事务办核实。"
+
+
+def _prepare_member(member: Member, actor) -> None:
     try:
         member.derive_from_id()
     except IdNumberError as exc:
@@ -105,10 +148,7 @@ def _prepare_member(member: Member) -> None:
             clash = clash.exclude(pk=member.pk)
         other = clash.select_related("household__village").first()
         if other:
-            raise DomainError(
-                f"身份证号已登记在{other.household.village.name}{other.name}的家庭中，一人只能属于一户。",
-                field="id_number",
-            )
+            raise DomainError(id_clash_message(other, actor), field="id_number")
 
 
 def _save_member(member: Member) -> None:
@@ -177,7 +217,7 @@ def create_household(*, actor, data: dict[str, Any], head: dict[str, Any], reaso
     household.save()
     member = Member(household=household, relationship=Member.Relationship.HEAD)
     _assign(member, {**head, "relationship": Member.Relationship.HEAD}, MEMBER_FIELDS)
-    _prepare_member(member)
+    _prepare_member(member, actor)
     _save_member(member)
     _list_if_dibao([household])
     audit.record(
@@ -200,8 +240,11 @@ def create_household(*, actor, data: dict[str, Any], head: dict[str, Any], reaso
 
 
 @transaction.atomic
-def update_household(household: Household, *, actor, data: dict[str, Any], reason: str = "") -> Household:
+def update_household(
+    household: Household, *, actor, data: dict[str, Any], reason: str = "", version: int | None = None
+) -> Household:
     household = Household.objects.select_for_update().get(pk=household.pk)
+    check_version(household, version)
     with audit.tracking(household, actor=actor, household=household, reason=reason):
         _assign(household, data, HOUSEHOLD_FIELDS)
         _check_household(household)
@@ -222,7 +265,7 @@ def add_member(household: Household, *, actor, data: dict[str, Any], joined_on: 
         raise DomainError("该户已有户主；如需更换户主，请先修改原户主的关系。", field="relationship")
     member = Member(household=household)
     _assign(member, data, MEMBER_FIELDS)
-    _prepare_member(member)
+    _prepare_member(member, actor)
     _save_member(member)
     after = audit.snapshot(member)
     after["status_changed_on"] = str(joined_on)
@@ -233,10 +276,13 @@ def add_member(household: Household, *, actor, data: dict[str, Any], joined_on: 
 
 
 @transaction.atomic
-def update_member(member: Member, *, actor, data: dict[str, Any], reason: str = "") -> Member:
+def update_member(
+    member: Member, *, actor, data: dict[str, Any], reason: str = "", version: int | None = None
+) -> Member:
     member = Member.objects.select_for_update().select_related("household").get(pk=member.pk)
     if not member.is_live:
         raise DomainError("该成员已不在户，不能修改其信息。")
+    check_version(member, version)
     new_relationship = data.get("relationship", member.relationship)
     if new_relationship == Member.Relationship.HEAD and member.relationship != Member.Relationship.HEAD:
         current = member.household.head()
@@ -244,7 +290,7 @@ def update_member(member: Member, *, actor, data: dict[str, Any], reason: str = 
             raise DomainError(f"该户户主是{current.name}；请先修改原户主的关系。", field="relationship")
     with audit.tracking(member, actor=actor, household=member.household, reason=reason):
         _assign(member, data, MEMBER_FIELDS)
-        _prepare_member(member)
+        _prepare_member(member, actor)
         _save_member(member)
     return member
 
@@ -274,6 +320,7 @@ def change_member_status(
     head_leaves = member.relationship == Member.Relationship.HEAD and others
     if head_leaves and (new_head is None or new_head.pk not in {m.pk for m in others}):
         raise DomainError("户主变动后，请从在户成员中指定新户主。", field="new_head")
+    check_version(member, None)
     with audit.tracking(member, actor=actor, action=AuditEvent.Action.STATUS, household=household, reason=reason):
         member.status = status
         member.status_changed_on = on
@@ -284,6 +331,21 @@ def change_member_status(
             new_head.relationship = Member.Relationship.HEAD
             new_head.save(update_fields=["relationship"])
     return member
+
+
+ID_SEARCH_KINDS = {"full": "完整号码", "last4": "后4位", "fragment": "部分号码"}
+
+
+def record_id_search(*, actor, kind: str) -> None:
+    """Searching by ID number is recorded: who and how, never the digits searched for."""
+    AuditEvent.objects.create(
+        actor=actor,
+        action=AuditEvent.Action.SEARCH_ID,
+        model="cases.Household",
+        object_id="",
+        object_repr="花名册搜索",
+        reason=f"按身份证号搜索（{ID_SEARCH_KINDS[kind]}）",
+    )
 
 
 @transaction.atomic
@@ -302,6 +364,7 @@ def update_campaign(
     data: dict[str, Any],
     phase_dates: dict[int, tuple[dt.date, dt.date]] | None = None,
     reason: str = "",
+    version: int | None = None,
 ) -> Campaign:
     """Change the campaign's settings and phase dates together, or not at all.
 
@@ -309,6 +372,7 @@ def update_campaign(
     starting no earlier than the previous one ends; 3. record every change.
     """
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    check_version(campaign, version)
     with audit.tracking(campaign, actor=actor, campaign=campaign, reason=reason):
         _assign(campaign, data, CAMPAIGN_FIELDS)
         if campaign.village_report_deadline > campaign.county_report_deadline:
@@ -349,6 +413,8 @@ def _import_one(obj, data: dict[str, Any], fields: list[str], *, actor, househol
         save=False,
     )
     if event:
+        if not created:
+            check_version(obj, None)
         obj.save()
     return event
 
@@ -410,3 +476,144 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     AuditEvent.objects.bulk_create(events, batch_size=1000)
     _list_if_dibao(Household.objects.filter(pk__in={e.household_id for e in events if e.household_id}))
     return counts
+
+
+# --- accounts -----------------------------------------------------------------------
+
+# Letters and digits that cannot be misread when a password is read out or copied by hand.
+READABLE_CHARACTERS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _temporary_password() -> str:
+    return "".join(secrets.choice(READABLE_CHARACTERS) for _ in range(10))
+
+
+def manageable_roles(actor) -> set[str]:
+    """Whose accounts the actor may create and manage: the town office its village cadres and
+    work groups; the administrator everyone's."""
+    role = roles.role_of(actor)
+    if role == roles.Role.ADMIN:
+        return set(roles.Role.values)
+    if role == roles.Role.TOWN:
+        return {roles.Role.VILLAGE, roles.Role.WORK_GROUP}
+    return set()
+
+
+def _check_manageable(actor, role: str) -> None:
+    if role not in manageable_roles(actor):
+        raise DomainError("您不能管理该角色的账号。")
+
+
+@transaction.atomic
+def create_account(*, actor, username: str, display_name: str, role: str, village=None, work_group=None):
+    """Create a person's account bound to its area, with a temporary password they must change.
+
+    1. Only roles the actor manages; 2. a village cadre needs a village, a work group
+    member a work group; 3. the username is free; 4. recorded. Returns the user and the
+    temporary password, which is shown once and stored only as a hash.
+    """
+    _check_manageable(actor, role)
+    username = username.strip()
+    if role == roles.Role.VILLAGE and village is None:
+        raise DomainError("村干部账号须指定所在村（社区）。", field="village")
+    if role == roles.Role.WORK_GROUP and work_group is None:
+        raise DomainError("工作组账号须指定工作组。", field="work_group")
+    user_model = get_user_model()
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise DomainError("该登录名已被使用。", field="username")
+    password = _temporary_password()
+    user = user_model.objects.create_user(username=username, password=password)
+    profile = Profile.objects.create(
+        user=user,
+        role=role,
+        display_name=display_name.strip(),
+        village=village if role == roles.Role.VILLAGE else None,
+        work_group=work_group if role == roles.Role.WORK_GROUP else None,
+        must_change_password=True,
+    )
+    audit.record(
+        actor=actor, action=AuditEvent.Action.CREATE, obj=profile, after=audit.snapshot(profile), reason="新建账号"
+    )
+    return user, password
+
+
+def _managed_profile(user, actor) -> Profile:
+    profile = Profile.objects.select_for_update().select_related("user").filter(user=user).first()
+    if profile is None:
+        raise DomainError("该账号没有角色，请在管理后台处理。")
+    _check_manageable(actor, profile.role)
+    if user.pk == actor.pk:
+        raise DomainError("不能在此修改自己的账号；请使用“修改密码”。")
+    return profile
+
+
+@transaction.atomic
+def reset_password(user, *, actor) -> str:
+    """A new temporary password the person must change at the next sign-in; recorded, never stored in clear."""
+    profile = _managed_profile(user, actor)
+    password = _temporary_password()
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    with audit.tracking(profile, actor=actor, reason="重置密码"):
+        profile.must_change_password = True
+        profile.save(update_fields=["must_change_password"])
+    return password
+
+
+@transaction.atomic
+def set_account_active(user, *, actor, active: bool, reason: str) -> None:
+    """Deactivate (or reactivate) an account, with the reason; its history stays."""
+    profile = _managed_profile(user, actor)
+    if not reason.strip():
+        raise DomainError("请填写原因。", field="reason")
+    before = {"is_active": user.is_active}
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=profile,
+        before=before,
+        after={"is_active": active},
+        reason=("启用账号：" if active else "停用账号：") + reason.strip(),
+    )
+
+
+@transaction.atomic
+def password_changed(user) -> None:
+    """The person chose their own password: the forced change is done."""
+    profile = Profile.objects.select_for_update().filter(user=user).first()
+    if profile is not None and profile.must_change_password:
+        with audit.tracking(profile, actor=user, reason="本人修改密码"):
+            profile.must_change_password = False
+            profile.save(update_fields=["must_change_password"])
+
+
+def lock_account(username: str) -> None:
+    """Hold the account's row until the transaction ends, so that concurrent password
+    attempts for one account are checked one after another: each sees the failures
+    recorded before it, and the sixth wrong password is refused even when all arrive at once."""
+    get_user_model().objects.select_for_update().filter(username=username).values_list("pk", flat=True).first()
+
+
+def confirm_identity(request, user, password: str) -> None:
+    """A person proves who they are by typing their password on someone else's device.
+
+    Goes through the same sign-in throttle as the login page (django-axes, shared by
+    every worker): a locked account is refused before its password is even checked.
+    """
+    if not password:
+        raise DomainError(f"请{user.get_username()}输入本人密码。", field="password")
+    with transaction.atomic():
+        lock_account(user.get_username())
+        confirmed = authenticate(request, username=user.get_username(), password=password)
+    if getattr(request, "axes_locked_out", False):
+        # Answered here, beside the signature, instead of by the lockout page.
+        request.axes_locked_out = False
+        raise DomainError(
+            f"{user.get_username()}的密码错误次数过多，已暂时锁定{settings.AXES_COOLOFF_TIME.seconds // 60}分钟；"
+            "请稍后再试，或由本人登录签字。",
+            field="password",
+        )
+    if confirmed is None or confirmed.pk != user.pk:
+        raise DomainError(f"{user.get_username()}的密码不正确，未签字。", field="password")

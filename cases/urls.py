@@ -15,5 +15,9 @@ urlpatterns = [
     path("campaign/", views.campaign_detail, name="campaign_detail"),
     path("campaign/edit/", views.campaign_edit, name="campaign_edit"),
     path("import/", views.import_roll, name="import_roll"),
+    path("accounts/manage/", views.accounts, name="accounts"),
+    path("accounts/manage/new/", views.account_create, name="account_create"),
+    path("accounts/manage/<str:username>/reset/", views.account_reset, name="account_reset"),
+    path("accounts/manage/<str:username>/active/", views.account_active, name="account_active"),
     path("import/template.xlsx", views.import_template, name="import_template"),
 ]

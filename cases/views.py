@@ -1,30 +1,36 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
-from django.http import HttpResponse, JsonResponse
+from django.db import connection, transaction
+from django.db.models import Count, Q, prefetch_related_objects
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import roles, services
 from .access import get_current_campaign, get_household_for_user, get_member_for_user
 from .audit import display_changes
 from .forms import (
+    AccountForm,
     CampaignForm,
     HeadForm,
-    HouseholdFilterForm,
     HouseholdForm,
     MemberForm,
     MemberStatusForm,
     NewMemberForm,
     PhaseDatesForm,
+    ReasonForm,
     apply_domain_error,
 )
+from .idnumber import mask_id
 from .importer import (
     ColumnMapping,
     ImportFileError,
@@ -37,8 +43,9 @@ from .importer import (
     posted_headers,
     read_table,
 )
-from .lists import page_size, url_maker
-from .models import AuditEvent, Household, Member, Village
+from .lists import household_queryset, page_size, url_maker
+from .models import AuditEvent, Household, Member, Profile, Village
+from .responses import conflict
 
 
 @require_GET
@@ -69,15 +76,6 @@ def home(request):
     )
 
 
-def household_queryset(user, params):
-    """The filter form and the scoped, filtered household list (the page and its exports)."""
-    form = HouseholdFilterForm(params or None, villages=Village.objects.visible_to(user))
-    qs = Household.objects.visible_to(user)
-    if form.is_valid():
-        qs = qs.filtered(**form.cleaned_data)
-    return form, qs
-
-
 @dataclass(frozen=True)
 class HouseholdRow:
     """What one line of the list shows, computed once instead of in the template."""
@@ -91,22 +89,34 @@ class HouseholdRow:
     labels: list[str]
 
 
-def household_rows(households) -> list[HouseholdRow]:
+LIST_FIELDS = ("id", "public_id", "village__name", "group__name", "covered_persons", "monthly_amount")
+
+
+def household_rows(households: list[dict]) -> list[HouseholdRow]:
+    """Rows from values() of the page's households and one query for their live members:
+    a page of the list builds no model instances."""
     detail = url_maker("household_detail")
+    live = defaultdict(list)
+    members = (
+        Member.objects.filter(household_id__in=[h["id"] for h in households], status=Member.Status.PRESENT)
+        .order_by("relationship", "id")
+        .values_list("household_id", "name", "id_number", "relationship")
+    )
+    for household_id, *member in members:
+        live[household_id].append(member)
     rows = []
     for h in households:
-        live = h.live_members()
-        head = next((m for m in live if m.relationship == Member.Relationship.HEAD), None)
-        summary = f"保障{h.covered_persons}人 · 每月{h.monthly_amount}元" if h.is_dibao else ""
+        head = next((m for m in live[h["id"]] if m[2] == Member.Relationship.HEAD), None)
+        in_dibao = h["dibao_status"] == Household.DibaoStatus.ACTIVE
         rows.append(
             HouseholdRow(
-                url=detail(h.public_id),
-                head_name=head.name if head else "（无户主）",
-                masked_id=head.masked_id if head else "",
-                place=f"{h.village.name} {h.group.name}" if h.group else h.village.name,
-                size=len(live),
-                summary=summary,
-                labels=h.category_labels() or [h.get_dibao_status_display()],
+                url=detail(h["public_id"]),
+                head_name=head[0] if head else "（无户主）",
+                masked_id=mask_id(head[1]) if head else "",
+                place=" ".join(filter(None, [h["village__name"], h["group__name"]])),
+                size=len(live[h["id"]]),
+                summary=f"保障{h['covered_persons']}人 · 每月{h['monthly_amount']}元" if in_dibao else "",
+                labels=Household.labels_for(h),
             )
         )
     return rows
@@ -115,10 +125,7 @@ def household_rows(households) -> list[HouseholdRow]:
 @login_required
 def household_list(request):
     form, qs = household_queryset(request.user, request.GET)
-    live = Member.objects.filter(status=Member.Status.PRESENT).only(
-        "household_id", "name", "id_number", "relationship", "status", "birth_date"
-    )
-    qs = qs.select_related("village", "group").prefetch_related(Prefetch("members", queryset=live)).order_by("-id")
+    qs = qs.order_by("-id").values(*LIST_FIELDS, *Household.LABEL_FIELDS)
     page = Paginator(qs, page_size()).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -128,7 +135,7 @@ def household_list(request):
         {
             "form": form,
             "page": page,
-            "rows": household_rows(page),
+            "rows": household_rows(list(page)),
             "query": query.urlencode(),
             "several_villages": len(form.fields["village"].queryset) > 1,
         },
@@ -211,7 +218,11 @@ def household_edit(request, public_id):
     form = HouseholdForm(request.POST or None, instance=household, villages=Village.objects.visible_to(request.user))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_household(household, actor=request.user, data=form.cleaned_data)
+            services.update_household(
+                household, actor=request.user, data=form.cleaned_data, version=form.cleaned_data["seen_version"]
+            )
+        except services.StaleEdit as exc:
+            return conflict(request, exc, back_url=reverse("household_edit", args=[household.public_id]))
         except services.DomainError as exc:
             apply_domain_error(form, exc)
         else:
@@ -249,7 +260,11 @@ def member_edit(request, public_id):
     form = MemberForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_member(member, actor=request.user, data=form.cleaned_data)
+            services.update_member(
+                member, actor=request.user, data=form.cleaned_data, version=form.cleaned_data["seen_version"]
+            )
+        except services.StaleEdit as exc:
+            return conflict(request, exc, back_url=reverse("member_edit", args=[member.public_id]))
         except services.DomainError as exc:
             apply_domain_error(form, exc)
         else:
@@ -289,6 +304,15 @@ def member_change(request, public_id):
 # --- campaign ------------------------------------------------------------------
 
 
+def campaign_history(campaign, user):
+    """The campaign's own events: its settings and phases for everyone; the other town-level
+    events (village reports, list changes) only for roles that see the whole town."""
+    events = AuditEvent.objects.filter(campaign=campaign, household__isnull=True)
+    if roles.village_scope(user) is not None:
+        events = events.filter(model__in=["cases.Campaign", "cases.Phase"])
+    return events.select_related("actor__profile").order_by("-at", "-id")
+
+
 @login_required
 @require_GET
 def campaign_detail(request):
@@ -302,7 +326,7 @@ def campaign_detail(request):
             "phases": campaign.phases.all(),
             "leaders": campaign.leaders.all(),
             "work_groups": work_groups,
-            "history": AuditEvent.objects.filter(campaign=campaign).select_related("actor__profile")[:50],
+            "history": campaign_history(campaign, request.user)[:50],
         },
     )
 
@@ -321,7 +345,10 @@ def campaign_edit(request):
                 data=form.cleaned_data,
                 phase_dates=phase_form.dates(),
                 reason=form.cleaned_data.get("reason", ""),
+                version=form.cleaned_data["seen_version"],
             )
+        except services.StaleEdit as exc:
+            return conflict(request, exc, back_url=reverse("campaign_edit"))
         except services.DomainError as exc:
             apply_domain_error(form, exc)
         else:
@@ -399,3 +426,103 @@ def import_roll(request):
 def _import_mapping(request, table: Table, mapping: ColumnMapping, *, status: int = 200, **context):
     context.update(mapping_page(table, mapping))
     return render(request, "cases/import_mapping.html", context, status=status)
+
+
+# --- accounts -----------------------------------------------------------------------
+
+
+class Login(auth_views.LoginView):
+    """The sign-in page; attempts for one account are checked one at a time (see lock_account)."""
+
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        with transaction.atomic():
+            services.lock_account(request.POST.get("username", "")[:150])
+            return super().post(request, *args, **kwargs)
+
+
+class PasswordChange(auth_views.PasswordChangeView):
+    """Change one's own password; ends the forced change after a reset or a new account."""
+
+    def get_context_data(self, **kwargs):
+        profile = roles.profile_of(self.request.user)
+        return super().get_context_data(**kwargs, must_change=bool(profile and profile.must_change_password))
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.password_changed(self.request.user)
+        messages.success(self.request, "密码已修改。")
+        return response
+
+
+def _managed_user(request, username):
+    """An account the user may manage (404 for others alike)."""
+    allowed = services.manageable_roles(request.user)
+    if not allowed:
+        roles.require(False)
+    user = (
+        get_user_model()
+        .objects.filter(username=username, profile__role__in=allowed)
+        .exclude(pk=request.user.pk)
+        .select_related("profile")
+        .first()
+    )
+    if user is None:
+        raise Http404("没有找到该账号。")
+    return user
+
+
+@login_required
+@require_GET
+def accounts(request):
+    """Who can do what where: every account the office manages, and what each role may do."""
+    allowed = services.manageable_roles(request.user)
+    if not allowed:
+        roles.require(False)
+    profiles = (
+        Profile.objects.filter(role__in=allowed)
+        .select_related("user", "village", "work_group")
+        .order_by("role", "village__order", "work_group__number", "user__username")
+    )
+    return render(request, "cases/accounts.html", {"profiles": profiles, "capabilities": roles.capability_table()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request):
+    allowed = services.manageable_roles(request.user)
+    if not allowed:
+        roles.require(False)
+    campaign = get_current_campaign(request)
+    form = AccountForm(request.POST or None, roles_allowed=allowed, campaign=campaign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, password = services.create_account(actor=request.user, **form.cleaned_data)
+        except services.DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            return render(request, "cases/account_password.html", {"account": user, "password": password, "new": True})
+    return render(request, "cases/account_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def account_reset(request, username):
+    user = _managed_user(request, username)
+    password = services.reset_password(user, actor=request.user)
+    return render(request, "cases/account_password.html", {"account": user, "password": password, "new": False})
+
+
+@login_required
+@require_POST
+def account_active(request, username):
+    user = _managed_user(request, username)
+    form = ReasonForm(request.POST)
+    active = request.POST.get("active") == "1"
+    if not form.is_valid():
+        messages.error(request, "请填写停用或启用账号的原因。")
+    else:
+        services.set_account_active(user, actor=request.user, active=active, reason=form.cleaned_data["reason"])
+        messages.success(request, f"账号{user.username}已{'启用' if active else '停用'}。")
+    return redirect("accounts")

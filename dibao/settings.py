@@ -1,12 +1,16 @@
 """Settings for the 低保复核 system: one file, driven by the environment.
 
-Environment variables:
+Environment variables (the README's tables give every one, with defaults):
   DEBUG          "1"/"true" for development (default off).
   SECRET_KEY     required when DEBUG is off.
   DATABASE_URL   e.g. postgres://user:pass@host:5432/dibao; SQLite file when unset.
   ALLOWED_HOSTS  comma-separated host names (default: localhost names).
+  PROXY_COUNT    1 behind the town's HTTPS reverse proxy (which sets X-Forwarded-Proto/-For).
+  CACHE_BACKEND  "database" (shared by every worker; scripts/serve.sh sets it) or "locmem".
+  SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_*: HTTPS settings, see "HTTPS" below.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -46,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
+    "csp",
     "cases",
     "surveys",
     "reports",
@@ -54,6 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise: static files need no policy of their own, pages do.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,6 +69,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cases.middleware.PersonalDataMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dibao.urls"
@@ -87,6 +98,10 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=60,
+        # A kept connection is checked before a request reuses it, so that after a database
+        # restart each worker reconnects instead of failing its next request. (The check runs
+        # on the raw connection: query-count tests do not see it.)
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -95,9 +110,43 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Production runs several gunicorn worker processes: whatever one of them caches, the others
+# must see, so scripts/serve.sh selects the database cache (its table is made by
+# `createcachetable`). Development and tests keep the per-process memory cache.
+if os.environ.get("CACHE_BACKEND", "locmem") == "database":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dibao_cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in throttling (django-axes, counted in the database, so every worker process
+# sees the same count): 5 wrong passwords for one account, or from one address, lock
+# it for 15 minutes. The same counter guards the password an investigator types to
+# sign on someone else's device, and it is checked before the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCK_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind the HTTPS proxy (PROXY_COUNT=1), the client address is the one the proxy
+# appended to X-Forwarded-For; without a proxy the header is ignored, as anyone can send it.
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "cases.middleware.client_ip"
+
+# Shared village phones: a session ends after this many idle minutes, and with the browser.
+# (cases.middleware renews it at most once a minute, not with a write on every request.)
+SESSION_COOKIE_AGE = 60 * int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
@@ -138,14 +187,55 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 IMPORT_MAX_ROWS = 20000
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
+# The largest request body at all, refused with 413 before Django reads it (dibao/wsgi.py):
+# the import file with room for the form around it. (Django's own limits leave out file parts.)
+REQUEST_MAX_BYTES = IMPORT_MAX_BYTES + 1024 * 1024
+# The survey form posts 28 fields per household member plus about 90 others (its blank rows
+# included): a household of 20 posts about 650, and Django's default of 1,000 allows 32 members
+# (tests/deploy/test_request_limits.py).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
+# --- HTTPS -------------------------------------------------------------------------------
+# In production the town's reverse proxy (nginx) terminates TLS and forwards to gunicorn on
+# 127.0.0.1 with X-Forwarded-Proto and X-Forwarded-For; PROXY_COUNT=1 says so. Only then is
+# X-Forwarded-Proto believed: anyone can send it to a server that is reached directly.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PROXY_COUNT else None
+# Plain-HTTP requests are redirected to HTTPS behind the proxy (the local health check excepted).
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not DEBUG and PROXY_COUNT > 0)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Browsers remember to use HTTPS only (the header is sent on HTTPS responses only). A year,
+# subdomains included; "preload" has no effect until someone submits the name to the browsers'
+# list, which an intranet name never is. Set SECURE_HSTS_SECONDS=0 before moving off HTTPS.
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_flag("SECURE_COOKIES", True)
+
+# Content-Security-Policy (django-csp 4): only the site's own files, no inline script at all.
+# Styles: the site's own stylesheets, plus style="" attributes (style-src-attr), which the
+# coverage page's progress bars (a width per village) and the bare 500 page use. An attribute
+# can only restyle its own element; <style> elements and inline script stay refused.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        # Bootstrap draws its check marks and menu icon as data: SVG images.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -44,7 +44,9 @@ def _incomes(rng: random.Random, member: Member, standard: Decimal, day: dt.date
 
 
 @transaction.atomic
-def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
+def generate_surveys(campaign: Campaign, *, seed: int = 2019, complete: bool = False) -> int:
+    """Surveys for the demo town: mid phase 2 (see PROGRESS), or with `complete` every
+    household visited and every village reported, as the town finds it when phase 3 opens."""
     rng = random.Random(seed)
     User = get_user_model()
     cadres = {p.village_id: p.user for p in Profile.objects.filter(role=Profile.Role.VILLAGE).select_related("user")}
@@ -64,7 +66,7 @@ def generate_surveys(campaign: Campaign, *, seed: int = 2019) -> int:
     surveyed = Survey.objects.filter(campaign=campaign).values("household_id")
     created = 0
     for index, village in enumerate(Village.objects.filter(town=campaign.town).order_by("order")):
-        submitted_share, draft_share = PROGRESS[index % len(PROGRESS)]
+        submitted_share, draft_share = (1.0, 0.0) if complete else PROGRESS[index % len(PROGRESS)]
         households = list(
             survey_universe(campaign)
             .filter(village=village)

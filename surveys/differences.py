@@ -6,9 +6,10 @@ town and the county against the village survey.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from .eligibility import INCOME_CATEGORIES
-from .models import Survey
-from .services import HEADER_FIELDS
+from .models import HEADER_FIELDS, Survey
 
 
 def flatten(survey: Survey) -> dict[str, str]:
@@ -19,6 +20,9 @@ def flatten(survey: Survey) -> dict[str, str]:
         value = getattr(survey, f"get_{name}_display")() if field.choices else getattr(survey, name)
         if isinstance(value, bool):
             value = "是" if value else "否"
+        elif isinstance(value, (Decimal, int)) and hasattr(field, "decimal_places"):
+            # 0 from a new draft and 0.00 from the database are the same amount
+            value = Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places))
         out[str(field.verbose_name)] = "" if value in (None, "") else str(value)
     for m in survey.members.all():
         out[f"{m.name}：核实情况"] = m.get_presence_display()

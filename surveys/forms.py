@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from html import escape
 
 from django import forms
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import DATE_INPUT
@@ -20,9 +22,85 @@ AMOUNT = {
     "decimal_places": 2,
     "widget": forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": "0"}),
 }
+# The keyboard a phone shows: digits and a decimal point, or digits only.
+DECIMAL_INPUT = forms.NumberInput(attrs={"inputmode": "decimal"})
+WHOLE_NUMBER_INPUT = forms.NumberInput(attrs={"inputmode": "numeric"})
+
+
+def _attrs(attrs: dict) -> str:
+    """HTML attributes, escaped: True gives a bare attribute, False and None leave it out."""
+    return "".join(
+        f" {name}" if value is True else f' {name}="{escape(str(value))}"'
+        for name, value in attrs.items()
+        if value is not None and value is not False
+    )
+
+
+class BootstrapField(forms.BoundField):
+    """A field in Bootstrap 5 markup, with its label, help text and errors beside it.
+
+    Written in Python with the standard library's escape: the survey form has ~180
+    fields, and rendering each through templates (crispy's, or Django's widget
+    templates) or format_html took most of the page's server time. The widget's
+    own attrs (maxlength, min, step, inputmode, rows) are kept. It covers the
+    widgets these forms use: text, number, date, select, checkbox, textarea, hidden.
+    """
+
+    def as_bootstrap(self) -> SafeString:
+        field_id, kind = self.auto_id, self.widget_type
+        if kind == "hidden":
+            return mark_safe(self._control({"name": self.html_name, "id": field_id}))  # noqa: S308 - escaped
+        # form.errors holds only the fields with errors; self.errors would build an empty list for each field.
+        errors = self.form.errors.get(self.name)
+        css = {"select": "form-select", "checkbox": "form-check-input"}.get(kind, "form-control")
+        described_by = [f"{field_id}_helptext"] if self.help_text else []
+        if errors:
+            described_by.append(f"{field_id}_error")
+        control = self._control(
+            {
+                "name": self.html_name,
+                "id": field_id,
+                "class": f"{css} is-invalid" if errors else css,
+                "required": self.field.required
+                and self.form.use_required_attribute
+                and self.field.widget.use_required_attribute(self.initial),
+                "aria-invalid": "true" if errors else None,
+                "aria-describedby": " ".join(described_by) or None,
+            }
+        )
+        label_class = "form-check-label" if kind == "checkbox" else "form-label"
+        parts = [f'<label class="{label_class}" for="{field_id}">{escape(str(self.label))}</label>', control]
+        if kind == "checkbox":
+            parts.reverse()
+        if self.help_text:
+            parts.append(f'<div class="form-text" id="{field_id}_helptext">{escape(str(self.help_text))}</div>')
+        if errors:
+            parts.append(f'<div class="invalid-feedback" id="{field_id}_error">{escape(" ".join(errors))}</div>')
+        wrapper = "form-check mb-3" if kind == "checkbox" else "mb-3"
+        return mark_safe(f'<div class="{wrapper}">{"".join(parts)}</div>')  # noqa: S308 - every value is escaped
+
+    def _control(self, attrs: dict) -> str:
+        widget, kind, value = self.field.widget, self.widget_type, self.value()
+        attrs = {**widget.attrs, **attrs}
+        if kind == "select":
+            chosen = "" if value is None else str(value)
+            options = []
+            for v, text in self.field.choices:
+                selected = " selected" if str(v) == chosen else ""
+                options.append(f'<option value="{escape(str(v))}"{selected}>{escape(str(text))}</option>')
+            return f"<select{_attrs(attrs)}>{''.join(options)}</select>"
+        if kind == "textarea":
+            return f"<textarea{_attrs(attrs)}>\n{escape(widget.format_value(value) or '')}</textarea>"
+        if kind == "checkbox":
+            attrs["checked"] = widget.check_test(value)
+        else:
+            attrs["value"] = widget.format_value(value)
+        return f'<input type="{widget.input_type}"{_attrs(attrs)}>'
 
 
 class SurveyHeaderForm(forms.ModelForm):
+    bound_field_class = BootstrapField
+
     class Meta:
         model = Survey
         fields = HEADER_FIELDS
@@ -30,6 +108,12 @@ class SurveyHeaderForm(forms.ModelForm):
             "visit_date": DATE_INPUT,
             "flat_purchased_on": DATE_INPUT,
             "major_build_on": DATE_INPUT,
+            "covered_persons": WHOLE_NUMBER_INPUT,
+            "deposits": DECIMAL_INPUT,
+            "securities": DECIMAL_INPUT,
+            "commercial_insurance": DECIMAL_INPUT,
+            "money_owed": DECIMAL_INPUT,
+            "shop_fronts": WHOLE_NUMBER_INPUT,
             "dibao_reason": forms.Textarea(attrs={"rows": 2}),
             "findings": forms.Textarea(attrs={"rows": 2}),
             "committee_opinion": forms.Textarea(attrs={"rows": 2}),
@@ -53,6 +137,8 @@ class SurveyHeaderForm(forms.ModelForm):
 
 class MemberRowForm(forms.Form):
     """One member of the household as found at the visit, with their 12-month income."""
+
+    bound_field_class = BootstrapField
 
     member = forms.IntegerField(required=False, widget=forms.HiddenInput())
     name = forms.CharField(label=_("姓名"), max_length=30, required=False)
@@ -78,9 +164,15 @@ class MemberRowForm(forms.Form):
             self.fields[f"inc_{category}"] = forms.DecimalField(label=label, **AMOUNT)
         for category, label in EXCLUDED_INCOME.items():
             self.fields[f"inc_{category}"] = forms.DecimalField(label=f"{label}（不计入）", **AMOUNT)
-        for name in self.income_fields:
-            # Rendered without crispy (19 inputs a member): the class is set here.
-            self.fields[name].widget.attrs["class"] = "form-control"
+
+    # The income inputs by group, in the order of the paper form.
+    @property
+    def counted_incomes(self) -> list[forms.BoundField]:
+        return [self[f"inc_{c}"] for c in COUNTED_INCOME]
+
+    @property
+    def excluded_incomes(self) -> list[forms.BoundField]:
+        return [self[f"inc_{c}"] for c in EXCLUDED_INCOME]
 
     @property
     def registered_member(self) -> Member | None:
@@ -175,6 +267,8 @@ MemberFormSet = forms.formset_factory(MemberRowForm, formset=BaseMemberFormSet, 
 
 
 class DeductionForm(forms.Form):
+    bound_field_class = BootstrapField
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for kind, label in DEDUCTIONS.items():
@@ -184,8 +278,22 @@ class DeductionForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if v}
 
 
+class RowForm(forms.ModelForm):
+    bound_field_class = BootstrapField
+
+
+ROW_WIDGETS = {
+    "count": WHOLE_NUMBER_INPUT,
+    "area": forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+    "age": WHOLE_NUMBER_INPUT,
+    "annual_income": DECIMAL_INPUT,
+    "household_size": WHOLE_NUMBER_INPUT,
+}
+
+
 def _row_formset(model, fields):
-    form = forms.modelform_factory(model, fields=fields, widgets={"area": forms.NumberInput(attrs={"step": "0.1"})})
+    widgets = {name: widget for name, widget in ROW_WIDGETS.items() if name in fields}
+    form = forms.modelform_factory(model, form=RowForm, fields=fields, widgets=widgets)
     return forms.formset_factory(form, extra=1, can_delete=True)
 
 
@@ -209,7 +317,7 @@ class SurveyForms:
 
     def __init__(self, survey: Survey, data=None):
         self.survey = survey
-        registered = {m.pk: m for m in survey.household.members.filter(status=Member.Status.PRESENT)}
+        registered = {m.pk: m for m in survey.household.live_members()}
         # Members already on the survey keep their registry link even after a registry change.
         rows = list(survey.members.all())
         registered.update({r.member_id: r.member for r in rows if r.member_id and r.member_id not in registered})
@@ -261,11 +369,16 @@ class SurveyForms:
     def parts(self):
         return [self.header, self.members, self.deductions, self.houses, self.vehicles, self.supporters]
 
+    @property
+    def formsets(self):
+        return [self.members, self.houses, self.vehicles, self.supporters]
+
     def is_valid(self) -> bool:
         return all([p.is_valid() for p in self.parts])  # noqa: C419 - validate every part, to show all errors
 
     def to_input(self) -> SurveyInput:
-        members = [f.to_input() for f in self.members.forms if f.initial or f.has_changed()]
+        # An extra row left empty validates to nothing and is no member.
+        members = [f.to_input() for f in self.members.forms if f.cleaned_data]
         header = {k: v for k, v in self.header.cleaned_data.items() if k in HEADER_FIELDS}
         return SurveyInput(
             header=header,

@@ -15,7 +15,44 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .eligibility import DEDUCTIONS, INCOME_CATEGORIES
+from cases.idnumber import mask_id
+from cases.models import Member
+
+from .eligibility import DEDUCTIONS, EXCLUDED_INCOME, INCOME_CATEGORIES
+
+# What a survey's form fills in on the survey row itself (its other sections are rows of their own).
+HEADER_FIELDS = [
+    "visit_date",
+    "covered_persons",
+    "deposits",
+    "securities",
+    "commercial_insurance",
+    "money_owed",
+    "business",
+    "employs_others",
+    "shop_fronts",
+    "livestock",
+    "flat_purchased_on",
+    "major_build_on",
+    "main_cause",
+    "second_cause",
+    "third_cause",
+    "tag_serious_illness",
+    "tag_severe_disability",
+    "tag_lonely_elderly",
+    "tag_single_parent",
+    "tag_orphan",
+    "tag_disaster",
+    "dibao_reason",
+    "flyer_delivered",
+    "knows_policy",
+    "findings",
+    "recommendation",
+    "recommendation_reason",
+    "head_confirmation",
+    "head_refusal_reason",
+    "committee_opinion",
+]
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
 
@@ -164,6 +201,8 @@ class Survey(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Bumped by every saved edit of the draft: a form that carries an older number is refused.
+    edit_version = models.PositiveIntegerField(_("编辑版本"), default=1, editable=False)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -223,13 +262,30 @@ class Survey(models.Model):
         from django.db.models import prefetch_related_objects
 
         self._prefetched_objects_cache = {}
+        self.__dict__.pop("_fingerprint", None)
+        self.__dict__.pop("_assessment", None)
         prefetch_related_objects(
-            [self], "members__incomes", "members__member", "deductions", "houses", "vehicles", "supporters"
+            [self],
+            "members__incomes",
+            "members__member",
+            "deductions",
+            "houses",
+            "vehicles",
+            "supporters",
+            "household__members",
         )
         return self
 
     def content_fingerprint(self) -> str:
-        """A hash of everything the investigators sign; a change after signing voids the signatures."""
+        """A hash of everything the investigators sign; a change after signing voids the signatures.
+
+        Kept until the rows are loaded again (`with_rows`), which every change does.
+        """
+        if "_fingerprint" not in self.__dict__:
+            self.__dict__["_fingerprint"] = self._compute_fingerprint()
+        return self.__dict__["_fingerprint"]
+
+    def _compute_fingerprint(self) -> str:
         from cases.audit import snapshot
 
         data = {
@@ -243,7 +299,10 @@ class Survey(models.Model):
             "supporters": [snapshot(s) for s in self.supporters.all()],
         }
         for key in (
+            # written by the submission itself, not by the investigators
             "status",
+            "header",
+            "late_reason",
             "result",
             "per_capita_income",
             "suggested_outcome",
@@ -274,7 +333,7 @@ class SurveyMember(models.Model):
     member = models.ForeignKey("cases.Member", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     name = models.CharField(_("姓名"), max_length=30)
     id_number = models.CharField(_("身份证号"), max_length=18)
-    relationship = models.CharField(_("与户主关系"), max_length=2)
+    relationship = models.CharField(_("与户主关系"), max_length=2, choices=Member.Relationship.choices)
     presence = models.CharField(_("核实情况"), max_length=12, choices=Presence.choices, default=Presence.PRESENT)
     change_date = models.DateField(_("变动日期"), null=True, blank=True)
     change_reason = models.CharField(_("变动说明"), max_length=200, blank=True)
@@ -297,6 +356,17 @@ class SurveyMember(models.Model):
     def stays(self) -> bool:
         return self.presence in {self.Presence.PRESENT, self.Presence.NEW}
 
+    @property
+    def masked_id(self) -> str:
+        return mask_id(self.id_number)
+
+    def income_totals(self) -> dict[str, Decimal]:
+        """Counted and excluded income of the member (from prefetched rows)."""
+        totals = {"counted": Decimal("0.00"), "excluded": Decimal("0.00")}
+        for income in self.incomes.all():
+            totals["excluded" if income.is_excluded else "counted"] += income.amount
+        return totals
+
 
 class SurveyIncome(models.Model):
     survey_member = models.ForeignKey(SurveyMember, on_delete=models.CASCADE, related_name="incomes")
@@ -313,6 +383,11 @@ class SurveyIncome(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} {self.amount}"
+
+    @property
+    def is_excluded(self) -> bool:
+        """Recorded but not counted as income (domain.md §5)."""
+        return self.category in EXCLUDED_INCOME
 
 
 class SurveyDeduction(models.Model):
@@ -422,6 +497,30 @@ class SurveySignature(models.Model):
         return f"{self.investigator} {'已签' if self.signed_at else '未签'}"
 
 
+class SurveyContent(models.Model):
+    """The readable content of a draft at each fingerprint it has had.
+
+    A signature names the fingerprint of the page the signer read; when the draft has
+    changed since, this is what lets the page say what changed.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="contents")
+    fingerprint = models.CharField(max_length=64)
+    content = models.JSONField(_("内容"), help_text=_("项目: 值"))
+    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("调查内容版本")
+        verbose_name_plural = _("调查内容版本")
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "fingerprint"], name="survey_content_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} {self.fingerprint[:8]}"
+
+
 class VillageReport(models.Model):
     """上报: a village hands its complete results to the town."""
 
@@ -442,3 +541,191 @@ class VillageReport(models.Model):
 
     def on_time(self) -> bool:
         return timezone.localtime(self.reported_at).date() <= self.campaign.village_report_deadline
+
+
+class Sample(models.Model):
+    """A re-verification sample: the town's (≥20%, phase 3) or the county's (≥10%, phase 4).
+
+    Drawn once, reproducibly: the seed, the ratio, who drew it and when are kept, and
+    anyone can re-derive the list (`manage.py verify_sample`). Nothing is ever removed.
+    """
+
+    class Level(models.TextChoices):
+        TOWN = "town", _("镇级入户核实")
+        COUNTY = "county", _("县级抽查")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey("cases.Campaign", on_delete=models.PROTECT, related_name="samples")
+    level = models.CharField(_("层级"), max_length=8, choices=Level.choices)
+    seed = models.CharField(_("随机种子"), max_length=64)
+    ratio = models.DecimalField(_("抽样比例（%）"), max_digits=5, decimal_places=2)
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    drawn_at = models.DateTimeField(_("抽样时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("抽查样本")
+        verbose_name_plural = _("抽查样本")
+        constraints = [models.UniqueConstraint(fields=["campaign", "level"], name="one_sample_per_level")]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}（{self.drawn_at:%Y-%m-%d %H:%M}）"
+
+
+class SampleEntry(models.Model):
+    """A household in a sample: drawn at random, checked in full, or added by the town with a reason."""
+
+    class Reason(models.TextChoices):
+        DRAWN = "drawn", _("随机抽取")
+        FULL_CHECK = "full_check", _("全面核查")
+        ADDED = "added", _("另行增加")
+
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="entries")
+    household = models.ForeignKey("cases.Household", on_delete=models.PROTECT, related_name="sample_entries")
+    village = models.ForeignKey("cases.Village", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("入样方式"), max_length=12, choices=Reason.choices)
+    # Drawn: its place in the village's draw order; the others: 0.
+    rank = models.PositiveIntegerField(_("抽取顺序"), default=0)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("样本户")
+        verbose_name_plural = _("样本户")
+        ordering = ["village__order", "reason", "rank", "id"]
+        constraints = [models.UniqueConstraint(fields=["sample", "household"], name="household_once_per_sample")]
+        indexes = [
+            # the sample page: one village's entries
+            models.Index(fields=["sample", "village"], name="sample_entry_village_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} {self.household}"
+
+
+class Revisit(models.Model):
+    """核查: the town's (or county's) re-visit of a sampled household, compared field by field
+    with the village survey. Signed by at least two verifiers like a village survey; once
+    submitted, its differences with the village survey are kept for a verdict each."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("核查中")
+        SUBMITTED = "submitted", _("已提交")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    entry = models.OneToOneField(SampleEntry, on_delete=models.PROTECT, related_name="revisit")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="revisits")
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    visit_date = models.DateField(_("核查日期"), null=True, blank=True)
+    covered_persons = models.PositiveSmallIntegerField(_("拟保障人数"), default=0)
+    financial_assets = models.DecimalField(_("金融资产合计（元）"), default=0, **MONEY)
+    refusing_vehicle = models.BooleanField(_("有小汽车、船舶或大型农机具（非残疾人代步车）"), default=False)
+    registered_business = models.BooleanField(_("登记经营企业或个体户"), default=False)
+    employs_others = models.BooleanField(_("雇佣他人"), default=False)
+    shop_fronts = models.PositiveSmallIntegerField(_("经营性门面（处）"), default=0)
+    main_cause = models.CharField(_("主要致困原因"), max_length=12, choices=Survey.Cause.choices, blank=True)
+    recommendation = models.CharField(_("核查结论"), max_length=10, choices=Survey.Recommendation.choices, blank=True)
+    findings = models.TextField(_("核查情况"), blank=True)
+    edit_version = models.PositiveIntegerField(_("编辑版本"), default=1, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("入户核查")
+        verbose_name_plural = _("入户核查")
+
+    def __str__(self) -> str:
+        return f"{self.entry.sample.get_level_display()} {self.get_status_display()}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def content_fingerprint(self) -> str:
+        """A hash of everything the verifiers sign."""
+        from cases.audit import snapshot
+
+        data = {
+            "revisit": {k: v for k, v in snapshot(self).items() if k not in {"status", "submitted_by", "submitted_at"}},
+            "members": [snapshot(m) for m in self.members.all()],
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class RevisitMember(models.Model):
+    """One member as the verifier found them: present, counted in the household, income by kind."""
+
+    revisit = models.ForeignKey(Revisit, on_delete=models.CASCADE, related_name="members")
+    survey_member = models.ForeignKey(SurveyMember, on_delete=models.PROTECT, related_name="+")
+    present = models.BooleanField(_("在户"), default=True)
+    counted = models.BooleanField(_("计入家庭人口"), default=True)
+    # category -> annual yuan as text (the categories of surveys.eligibility)
+    incomes = models.JSONField(_("近12个月收入"), default=dict)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("核查成员")
+        verbose_name_plural = _("核查成员")
+        ordering = ["revisit", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["revisit", "survey_member"], name="revisit_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.survey_member.name
+
+
+class RevisitSignature(models.Model):
+    """A verifier named on a re-visit; signed when signed_at is set, on the content with that fingerprint."""
+
+    revisit = models.ForeignKey(Revisit, on_delete=models.CASCADE, related_name="signatures")
+    verifier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(_("签字时间"), null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    method = models.CharField(_("签字方式"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("核查人签字")
+        verbose_name_plural = _("核查人签字")
+        constraints = [models.UniqueConstraint(fields=["revisit", "verifier"], name="verifier_once_per_revisit")]
+
+    def __str__(self) -> str:
+        return f"{self.verifier} {'已签' if self.signed_at else '未签'}"
+
+
+class Difference(models.Model):
+    """A field on which the re-visit found other than the village survey, with its verdict.
+
+    Attributed to the village survey's signing investigators (谁调查、谁签字、谁负责)."""
+
+    class Verdict(models.TextChoices):
+        RECORDING = "recording", _("村级记录错误")
+        CHANGED = "changed", _("调查后情况变化")
+        HOUSEHOLD = "household", _("疑似家庭虚报")
+        INVESTIGATOR = "investigator", _("疑似调查人弄虚作假")
+
+    revisit = models.ForeignKey(Revisit, on_delete=models.PROTECT, related_name="differences")
+    key = models.CharField(max_length=60)
+    label = models.CharField(_("项目"), max_length=100)
+    village_value = models.CharField(_("村级调查"), max_length=200, blank=True)
+    revisit_value = models.CharField(_("入户核查"), max_length=200, blank=True)
+    material = models.BooleanField(_("影响认定或金额"), default=False)
+    verdict = models.CharField(_("认定"), max_length=12, choices=Verdict.choices, blank=True)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    judged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    judged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("核查差异")
+        verbose_name_plural = _("核查差异")
+        ordering = ["revisit", "id"]
+        constraints = [models.UniqueConstraint(fields=["revisit", "key"], name="difference_once_per_field")]
+
+    def __str__(self) -> str:
+        return f"{self.label}：{self.village_value} → {self.revisit_value}"

@@ -21,6 +21,8 @@ from cases import services as registry
 from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village
 from cases.services import DomainError
 
+from . import sampling
+from .differences import flatten
 from .eligibility import (
     DEDUCTIONS,
     INCOME_CATEGORIES,
@@ -33,8 +35,12 @@ from .eligibility import (
     covered_persons_problem,
 )
 from .models import (
+    HEADER_FIELDS,
+    Sample,
+    SampleEntry,
     ScreeningEntry,
     Survey,
+    SurveyContent,
     SurveyDeduction,
     SurveyHouse,
     SurveyIncome,
@@ -45,38 +51,6 @@ from .models import (
     VillageReport,
 )
 
-HEADER_FIELDS = [
-    "visit_date",
-    "covered_persons",
-    "deposits",
-    "securities",
-    "commercial_insurance",
-    "money_owed",
-    "business",
-    "employs_others",
-    "shop_fronts",
-    "livestock",
-    "flat_purchased_on",
-    "major_build_on",
-    "main_cause",
-    "second_cause",
-    "third_cause",
-    "tag_serious_illness",
-    "tag_severe_disability",
-    "tag_lonely_elderly",
-    "tag_single_parent",
-    "tag_orphan",
-    "tag_disaster",
-    "dibao_reason",
-    "flyer_delivered",
-    "knows_policy",
-    "findings",
-    "recommendation",
-    "recommendation_reason",
-    "head_confirmation",
-    "head_refusal_reason",
-    "committee_opinion",
-]
 LEAVING = {SurveyMember.Presence.MOVED_OUT, SurveyMember.Presence.DIED, SurveyMember.Presence.MARRIED_OUT}
 
 
@@ -228,7 +202,12 @@ def input_from(survey: Survey) -> SurveyInput:
 
 
 def assess_survey(survey: Survey, data: SurveyInput | None = None) -> Result:
-    return assess(facts_from(survey, data or input_from(survey)), rules_for(survey))
+    """The engine on the form's unsaved input, or on the survey as stored (kept until its rows reload)."""
+    if data is not None:
+        return assess(facts_from(survey, data), rules_for(survey))
+    if "_assessment" not in survey.__dict__:
+        survey.__dict__["_assessment"] = assess(facts_from(survey, input_from(survey)), rules_for(survey))
+    return survey.__dict__["_assessment"]
 
 
 # --- changes --------------------------------------------------------------------
@@ -272,6 +251,7 @@ def start_survey(household: Household, *, campaign: Campaign, actor, late_reason
             for i, m in enumerate(household.members.filter(status=Member.Status.PRESENT).order_by("relationship", "id"))
         ]
     )
+    _keep_content(survey.with_rows(), actor)
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -295,7 +275,7 @@ def _lock_draft(survey: Survey) -> Survey:
     return survey.with_rows()
 
 
-def _check_members(survey: Survey, members: list[MemberInput]) -> None:
+def _check_members(survey: Survey, members: list[MemberInput], actor) -> None:
     seen: set[str] = set()
     registered = set(survey.household.members.filter(status=Member.Status.PRESENT).values_list("id", flat=True))
     listed = {m.member_id for m in members if m.member_id}
@@ -316,10 +296,7 @@ def _check_members(survey: Survey, members: list[MemberInput]) -> None:
                 .first()
             )
             if other:
-                raise DomainError(
-                    f"新增成员{m.name}的身份证号已登记在{other.household.village.name}{other.name}的家庭中。",
-                    field="members",
-                )
+                raise DomainError(f"新增成员{m.name}：" + registry.id_clash_message(other, actor), field="members")
         if m.presence in LEAVING and not m.change_date:
             raise DomainError(f"请填写{m.name}的变动日期。", field="members")
         for category, amount in m.incomes.items():
@@ -363,14 +340,16 @@ def _write_rows(survey: Survey, data: SurveyInput) -> None:
 
 
 @transaction.atomic
-def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
+def save_survey(survey: Survey, data: SurveyInput, *, actor, version: int | None = None) -> Survey:
     """Save the draft as the form sent it (any section may still be empty).
 
-    1. Only drafts change; 2. member rows are checked against the registry;
+    1. Only drafts change, and only from a form opened on the latest save (else StaleEdit);
+    2. member rows are checked against the registry;
     3. header and rows are replaced together; 4. signatures given before a
     change of content are voided; 5. the change is recorded.
     """
     survey = _lock_draft(survey)
+    registry.check_version(survey, version, field="edit_version")
     if data.header.get("visit_date") and data.header["visit_date"] > timezone.localdate():
         raise DomainError("入户调查日期不能晚于今天。", field="visit_date")
     for kind, amount in data.deductions.items():
@@ -378,7 +357,7 @@ def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
             raise DomainError(f"未知的扣减项目“{kind}”。", field="deductions")
         if amount < 0:
             raise DomainError("扣减金额不能为负数。", field="deductions")
-    _check_members(survey, data.members)
+    _check_members(survey, data.members, actor)
     before_print = survey.content_fingerprint()
     tracking = audit.tracking(
         survey, actor=actor, fields=HEADER_FIELDS, household=survey.household, campaign=survey.campaign
@@ -391,7 +370,7 @@ def save_survey(survey: Survey, data: SurveyInput, *, actor) -> Survey:
         survey.save()
         _write_rows(survey, data)
         voided = 0
-        if survey.with_rows().content_fingerprint() != before_print:
+        if _keep_content(survey.with_rows(), actor) != before_print:
             voided = survey.signatures.exclude(signed_at=None).update(signed_at=None, fingerprint="", method="")
         tracked.reason = "保存草稿" + ("，内容变化，已签字作废" if voided else "")
     return survey
@@ -429,14 +408,24 @@ def set_investigators(survey: Survey, investigators: list, *, actor) -> None:
 
 
 @transaction.atomic
-def sign_survey(survey: Survey, *, investigator, actor, method: str) -> SurveySignature:
-    """An investigator signs what the survey says now (谁调查、谁签字、谁负责)."""
+def sign_survey(survey: Survey, *, investigator, actor, method: str, shown_fingerprint: str) -> SurveySignature:
+    """An investigator signs the content they were shown (谁调查、谁签字、谁负责).
+
+    1. Only a draft; 2. the investigator is named on it and may still visit this
+    household; 3. the page they read (its fingerprint) is the survey's content now,
+    otherwise the signature is refused with what changed since; 4. recorded.
+    """
     survey = _lock_draft(survey)
     signature = survey.signatures.filter(investigator=investigator).first()
     if signature is None:
         raise DomainError(f"{investigator.username}不是本次调查的调查人。", field="investigator")
+    if not investigator_candidates(survey.household).filter(pk=investigator.pk).exists():
+        raise DomainError(f"{investigator.username}已不是负责该村的调查人员（账号停用或调动），不能签字。")
+    current = survey.content_fingerprint()
+    if shown_fingerprint != current:
+        raise DomainError("签字未生效：" + changed_since(survey, shown_fingerprint))
     signature.signed_at = timezone.now()
-    signature.fingerprint = survey.content_fingerprint()
+    signature.fingerprint = current
     signature.method = method
     signature.save()
     audit.record(
@@ -450,6 +439,27 @@ def sign_survey(survey: Survey, *, investigator, actor, method: str) -> SurveySi
         reason="调查人签字",
     )
     return signature
+
+
+def _keep_content(survey: Survey, actor) -> str:
+    """Remember the draft's readable content under its fingerprint; the fingerprint."""
+    fingerprint = survey.content_fingerprint()
+    SurveyContent.objects.get_or_create(
+        survey=survey, fingerprint=fingerprint, defaults={"content": flatten(survey), "saved_by": actor}
+    )
+    return fingerprint
+
+
+def changed_since(survey: Survey, fingerprint: str) -> str:
+    """In words: what differs between the content with `fingerprint` and the survey now."""
+    shown = SurveyContent.objects.filter(survey=survey, fingerprint=fingerprint).first()
+    if shown is None:
+        return "您看到的页面已过期，请刷新后查看最新内容再签字。"
+    now = flatten(survey)
+    labels = [k for k in dict.fromkeys([*shown.content, *now]) if shown.content.get(k, "") != now.get(k, "")]
+    listed = "；".join(f"{k}：{shown.content.get(k) or '（空）'} → {now.get(k) or '（空）'}" for k in labels[:8])
+    more = f"等{len(labels)}项" if len(labels) > 8 else ""
+    return f"您看到页面后，调查内容已被修改（{listed}{more}）。请核对最新内容后重新签字。"
 
 
 def signature_states(survey: Survey) -> list[tuple[SurveySignature, bool]]:
@@ -467,7 +477,7 @@ def missing_for_submission(survey: Survey, states: list[tuple[SurveySignature, b
     problems = []
     if not survey.visit_date:
         problems.append("请填写入户调查日期。")
-    registered = {m.pk: m.name for m in survey.household.members.filter(status=Member.Status.PRESENT)}
+    registered = {m.pk: m.name for m in survey.household.live_members()}
     accounted = {m.member_id for m in survey.members.all() if m.member_id}
     unaccounted = [name for pk, name in registered.items() if pk not in accounted]
     if unaccounted:
@@ -499,6 +509,10 @@ def missing_for_submission(survey: Survey, states: list[tuple[SurveySignature, b
         problems.append("户主拒绝签字时请填写原因。")
     if len(states) < 2:
         problems.append("入户调查至少需要两名调查人。")
+    eligible = set(investigator_candidates(survey.household).values_list("pk", flat=True))
+    for signature, _valid in states:
+        if signature.investigator_id not in eligible:
+            problems.append(f"{signature.investigator.username}已不是负责该村的调查人员，请更换调查人。")
     for signature, valid in states:
         if not valid:
             problems.append(f"调查人{signature.investigator.username}尚未签字（或签字后内容有改动，需重新签字）。")
@@ -622,6 +636,7 @@ def start_correction(survey: Survey, *, actor, reason: str, late_reason: str = "
         **{f: getattr(survey, f) for f in HEADER_FIELDS},
     )
     _write_rows(copy, data)
+    _keep_content(copy.with_rows(), actor)
     SurveySignature.objects.bulk_create(
         [
             SurveySignature(survey=copy, investigator_id=s.investigator_id, order=s.order)
@@ -934,3 +949,197 @@ def report_village(campaign: Campaign, village: Village, *, actor, note: str = "
         reason="村级上报复核结果",
     )
     return report
+
+
+# --- the campaign's phases ----------------------------------------------------------
+
+
+def advance_phase(campaign: Campaign, *, actor, reason: str = "") -> Campaign:
+    """The town office moves the campaign on: 1 → 2 → 3 → 4 → closed, one step at a time.
+
+    1. Entering phase 2 draws the list of households to visit from the registry;
+    2. entering phase 3 needs every village's report (上报), or a written reason to go on
+       without the missing ones; 3. leaving phase 3 needs the town's report to the county
+       and leaving phase 4 the county's conclusion, which later stages record — until then
+       a written reason is required; 4. recorded, with the reason.
+    """
+    reason = reason.strip()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        current = campaign.current_phase
+        if current >= Campaign.PhaseNumber.CLOSED:
+            raise DomainError("本次行动已结束。")
+        target = current + 1
+        if target == Campaign.PhaseNumber.VERIFY:
+            missing = unreported_villages(campaign)
+            if missing and not reason:
+                raise DomainError(
+                    f"尚有{len(missing)}个村（社区）未上报复核结果：{'、'.join(v.name for v in missing)}。"
+                    "请督促上报；确需先进入汇总核实阶段的，请写明原因。",
+                    field="reason",
+                )
+        elif target > Campaign.PhaseNumber.VERIFY and not reason:
+            step = "镇级报告报县" if target == Campaign.PhaseNumber.SUPERVISE else "县级督查结论"
+            raise DomainError(f"系统尚未记录{step}；如已完成，请写明情况后再进入下一阶段。", field="reason")
+        with audit.tracking(
+            campaign, actor=actor, fields=["current_phase"], campaign=campaign, reason=reason or "进入下一阶段"
+        ):
+            registry.check_version(campaign, None)
+            campaign.current_phase = target
+            campaign.save(update_fields=["current_phase", "version"])
+        if target == Campaign.PhaseNumber.REVIEW:
+            list_from_registry(campaign, actor=actor)
+    return campaign
+
+
+def unreported_villages(campaign: Campaign) -> list[Village]:
+    reported = VillageReport.objects.filter(campaign=campaign).values("village_id")
+    return list(Village.objects.filter(town=campaign.town).exclude(id__in=reported).order_by("order", "code"))
+
+
+# --- re-verification samples (phase 3: the town; phase 4: the county) ------------------
+
+SAMPLE_PHASE = {"town": Campaign.PhaseNumber.VERIFY, "county": Campaign.PhaseNumber.SUPERVISE}
+
+
+def sample_phase_gate(campaign: Campaign, level: str, action: str) -> None:
+    """The town's sample and re-visits belong to phase 3, the county's to phase 4."""
+    if campaign.current_phase != SAMPLE_PHASE[level]:
+        phase = Campaign.PhaseNumber(SAMPLE_PHASE[level]).label
+        label = Sample.Level(level).label
+        raise DomainError(f"当前是{campaign.get_current_phase_display()}；{label}只能在{phase}{action}。")
+
+
+def full_check_households(campaign: Campaign):
+    """Households the higher level checks in full, never by chance: a live member is a
+    relative of a village cadre or of dibao staff (the registry's flag). Households named in
+    a complaint or a public-notice objection join them when those are recorded."""
+    relatives = Member.objects.filter(household=OuterRef("pk"), status=Member.Status.PRESENT, is_cadre_relative=True)
+    return survey_universe(campaign).filter(Exists(relatives))
+
+
+def sample_units(campaign: Campaign, villages=None) -> list[tuple[str, str]]:
+    """(village code, household code) of every reported household: the population drawn from."""
+    cases = Case.objects.in_scope().filter(campaign=campaign, stage=Case.Stage.REPORTED)
+    if villages is not None:
+        cases = cases.filter(village__in=villages)
+    return [(v, str(h)) for v, h in cases.values_list("village__code", "household__public_id")]
+
+
+@transaction.atomic
+def draw_sample(campaign: Campaign, *, level: str, actor, seed: str | None = None) -> tuple[Sample, list[Village]]:
+    """Draw the re-verification sample of every village that has reported and is not drawn yet.
+
+    1. Only in its phase (the town in phase 3, the county in phase 4); 2. the first draw
+    makes and keeps the seed; a village that reports later is drawn with the same seed, so
+    the whole list stays reproducible, and a village once drawn is never drawn again;
+    3. per village k = ⌈ratio × n⌉ of its reported households, by SHA-256 of seed and
+    household code (surveys/sampling.py); 4. full-check households are added on top, never
+    counted toward k; 5. the case rows are marked; 6. recorded. Returns the sample and the
+    villages still waiting for their report.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    sample_phase_gate(campaign, level, "抽样")
+    ratio = campaign.town_ratio if level == Sample.Level.TOWN else campaign.county_ratio
+    sample = Sample.objects.filter(campaign=campaign, level=level).first()
+    if sample is None:
+        sample = Sample.objects.create(
+            campaign=campaign, level=level, seed=seed or sampling.new_seed(), ratio=ratio, drawn_by=actor
+        )
+    villages = list(Village.objects.filter(town=campaign.town).order_by("order", "code"))
+    drawn_villages = set(sample.entries.filter(reason=SampleEntry.Reason.DRAWN).values_list("village_id", flat=True))
+    reported = set(VillageReport.objects.filter(campaign=campaign).values_list("village_id", flat=True))
+    to_draw = [v for v in villages if v.id in reported and v.id not in drawn_villages]
+    waiting = [v for v in villages if v.id not in reported]
+    if not to_draw:
+        raise DomainError("没有可抽样的村：已上报的村均已抽样" + ("；其余村尚未上报。" if waiting else "。"))
+    picks = sampling.draw(sample_units(campaign, to_draw), ratio_percent=sample.ratio, seed=sample.seed)
+    by_code = {str(h.public_id): h for h in Household.objects.filter(cases__campaign=campaign, village__in=to_draw)}
+    village_of = {v.code: v for v in to_draw}
+    entries = [
+        SampleEntry(
+            sample=sample,
+            household=by_code[code],
+            village=village_of[village_code],
+            reason=SampleEntry.Reason.DRAWN,
+            rank=rank,
+            added_by=actor,
+        )
+        for village_code, codes in picks.items()
+        for rank, code in enumerate(codes, start=1)
+    ]
+    chosen = {e.household_id for e in entries} | set(sample.entries.values_list("household_id", flat=True))
+    for household in full_check_households(campaign).filter(village__in=to_draw).exclude(id__in=chosen):
+        entries.append(
+            SampleEntry(
+                sample=sample,
+                household=household,
+                village_id=household.village_id,
+                reason=SampleEntry.Reason.FULL_CHECK,
+                note="家庭成员为村干部或经办人员近亲属",
+                added_by=actor,
+            )
+        )
+    SampleEntry.objects.bulk_create(entries)
+    flag = "town_sampled" if level == Sample.Level.TOWN else "county_sampled"
+    Case.objects.filter(campaign=campaign, household__in=[e.household_id for e in entries]).update(
+        **{flag: True, "updated_at": timezone.now()}
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=sample,
+        after={
+            "村": "、".join(v.name for v in to_draw),
+            "随机抽取": sum(1 for e in entries if e.reason == SampleEntry.Reason.DRAWN),
+            "全面核查": sum(1 for e in entries if e.reason == SampleEntry.Reason.FULL_CHECK),
+            "比例": str(sample.ratio),
+        },
+        campaign=campaign,
+        reason=f"{sample.get_level_display()}抽样（种子已记录）",
+    )
+    return sample, waiting
+
+
+@transaction.atomic
+def add_to_sample(sample: Sample, household: Household, *, actor, reason: str) -> SampleEntry:
+    """The town adds a household to its re-visits (say, a proposed exit or enrolment), with a reason."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("请填写增加核查的原因。", field="reason")
+    if not survey_universe(sample.campaign).filter(pk=household.pk).exists():
+        raise DomainError("该户不在本次复核名单中。")
+    if SampleEntry.objects.filter(sample=sample, household=household).exists():
+        raise DomainError("该户已在样本中。")
+    entry = SampleEntry.objects.create(
+        sample=sample,
+        household=household,
+        village_id=household.village_id,
+        reason=SampleEntry.Reason.ADDED,
+        note=reason[:200],
+        added_by=actor,
+    )
+    flag = "town_sampled" if sample.level == Sample.Level.TOWN else "county_sampled"
+    Case.objects.filter(campaign=sample.campaign, household=household).update(**{flag: True})
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=entry,
+        after={"入样方式": entry.get_reason_display()},
+        household=household,
+        campaign=sample.campaign,
+        reason=f"增加{sample.get_level_display()}：{reason}",
+    )
+    return entry
+
+
+def sample_discrepancies(sample: Sample) -> list[str]:
+    """Re-derive the randomly drawn part of the sample from its seed; [] when it matches."""
+    drawn = sample.entries.filter(reason=SampleEntry.Reason.DRAWN)
+    villages = list(Village.objects.filter(id__in=drawn.values("village_id")))
+    recorded: dict[str, list[str]] = {v.code: [] for v in villages}
+    for village_code, code in drawn.values_list("village__code", "household__public_id"):
+        recorded[village_code].append(str(code))
+    return sampling.verify(
+        sample_units(sample.campaign, villages), ratio_percent=sample.ratio, seed=sample.seed, recorded=recorded
+    )

@@ -4,6 +4,10 @@ from . import views
 
 urlpatterns = [
     path("", views.coverage, name="survey_coverage"),
+    path("phase/advance/", views.advance_phase, name="campaign_advance"),
+    path("sample/<str:level>/", views.sample, name="survey_sample"),
+    path("sample/<str:level>/draw/", views.sample_draw, name="survey_sample_draw"),
+    path("sample/<str:level>/add/", views.sample_add, name="survey_sample_add"),
     path("villages/<str:code>/", views.village_households, name="survey_village"),
     path("villages/<str:code>/report/", views.report, name="survey_report"),
     path("screening/", views.screening, name="survey_screening"),

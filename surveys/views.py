@@ -1,27 +1,28 @@
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import roles
+from cases import services as registry
 from cases.access import get_current_campaign, get_household_for_user
 from cases.lists import page_size, url_maker
-from cases.models import Member, Village
-from cases.services import DomainError
+from cases.models import Case, Member, Village
+from cases.responses import conflict
+from cases.services import DomainError, StaleEdit
 
-from . import services
+from . import sampling, services
 from .access import get_survey_for_user
 from .differences import differences
-from .eligibility import COUNTED_INCOME, EXCLUDED_INCOME
 from .forms import (
     CorrectionForm,
     InvestigatorsForm,
@@ -30,10 +31,7 @@ from .forms import (
     SignForm,
     SurveyForms,
 )
-from .models import Survey, VillageReport
-
-SIGN_ATTEMPTS = 5
-SIGN_LOCK_MINUTES = 15
+from .models import Sample, SampleEntry, Survey, VillageReport
 
 
 def _village_for_user(request, code) -> Village:
@@ -78,26 +76,48 @@ class VisitRow:
     stage_label: str
 
 
-def _visit_rows(cases, surveys: dict[int, Survey]) -> list[VisitRow]:
+def _visit_rows(campaign, cases: list[dict]) -> list[VisitRow]:
+    """Rows from values() of the page's case rows, one query for their live members and one
+    for their surveys: a page of the list builds no model instances."""
     start, detail = url_maker("survey_start"), url_maker("survey_detail")
+    ids = [c["household_id"] for c in cases]
+    live = defaultdict(list)
+    members = (
+        Member.objects.filter(household_id__in=ids, status=Member.Status.PRESENT)
+        .order_by("relationship", "id")
+        .values_list("household_id", "name", "relationship")
+    )
+    for household_id, name, relationship in members:
+        live[household_id].append((name, relationship))
+    surveys = {
+        household_id: (public_id, status)
+        for household_id, public_id, status in Survey.objects.filter(
+            campaign=campaign,
+            household_id__in=ids,
+            status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
+        )
+        # a correction's draft and the version it corrects: the draft is the one to open
+        .order_by("household_id", "version")
+        .values_list("household_id", "public_id", "status")
+    }
+    stages = dict(Case.Stage.choices)
     rows = []
-    for case in cases:
-        h = case.household
-        live = h.live_members()
-        head = next((m for m in live if m.relationship == Member.Relationship.HEAD), None)
-        survey = surveys.get(h.id)
+    for c in cases:
+        people = live[c["household_id"]]
+        head = next((name for name, rel in people if rel == Member.Relationship.HEAD), "（无户主）")
+        survey = surveys.get(c["household_id"])
         rows.append(
             VisitRow(
-                start_url=start(h.public_id),
-                survey_url=detail(survey.public_id) if survey else "",
-                survey_draft=bool(survey and survey.is_draft),
-                head_name=head.name if head else "（无户主）",
-                place=h.group.name if h.group_id else "",
-                size=len(live),
-                names="、".join(m.name for m in live),
-                form=case.form,
-                stage=case.stage,
-                stage_label=case.get_stage_display(),
+                start_url=start(c["household__public_id"]),
+                survey_url=detail(survey[0]) if survey else "",
+                survey_draft=bool(survey and survey[1] == Survey.Status.DRAFT),
+                head_name=head,
+                place=c["household__group__name"] or "",
+                size=len(people),
+                names="、".join(name for name, _rel in people),
+                form="A" if c["source"] == Case.Source.DIBAO else "B",
+                stage=c["stage"],
+                stage_label=stages[c["stage"]],
             )
         )
     return rows
@@ -110,21 +130,10 @@ def village_households(request, code):
     campaign = get_current_campaign(request)
     village = _village_for_user(request, code)
     status = request.GET.get("status", "")
-    live = Member.objects.filter(status=Member.Status.PRESENT).only("household_id", "name", "relationship", "status")
-    cases = (
-        services.village_cases(campaign, village, status)
-        .select_related("household__group")
-        .prefetch_related(Prefetch("household__members", queryset=live))
+    cases = services.village_cases(campaign, village, status).values(
+        "household_id", "household__public_id", "household__group__name", "source", "stage"
     )
     page = Paginator(cases, page_size()).get_page(request.GET.get("page"))
-    surveys = {
-        s.household_id: s
-        for s in Survey.objects.filter(
-            campaign=campaign,
-            household__in=[c.household_id for c in page],
-            status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
-        ).only("household_id", "public_id", "status")
-    }
     return render(
         request,
         "surveys/village_households.html",
@@ -132,7 +141,7 @@ def village_households(request, code):
             "campaign": campaign,
             "village": village,
             "page": page,
-            "rows": _visit_rows(page, surveys),
+            "rows": _visit_rows(campaign, list(page)),
             "status": status,
             "can_survey": roles.can_survey(request.user),
             "report": VillageReport.objects.filter(campaign=campaign, village=village)
@@ -201,6 +210,15 @@ def start(request, household_id):
     return redirect("survey_edit", public_id=survey.public_id)
 
 
+def _seen_version(request) -> int:
+    """The draft's edit version the form was opened on; a form without one counts as stale,
+    so that no client can save over a later save by leaving the field out."""
+    try:
+        return int(request.POST["edit_version"])
+    except (KeyError, ValueError):
+        return 0
+
+
 def _edit_context(request, survey, forms, **extra):
     candidates = services.investigator_candidates(survey.household)
     states = services.signature_states(survey)
@@ -208,12 +226,12 @@ def _edit_context(request, survey, forms, **extra):
         "survey": survey,
         "forms": forms,
         "household": survey.household,
-        "counted_categories": [f"inc_{c}" for c in COUNTED_INCOME],
-        "excluded_categories": [f"inc_{c}" for c in EXCLUDED_INCOME],
         "investigators_form": InvestigatorsForm(
             candidates=candidates, initial={"investigators": [s.investigator for s, _valid in states]}
         ),
         "signatures": states,
+        # The signing forms send it back: a signature covers exactly the content shown.
+        "fingerprint": survey.content_fingerprint(),
         "problems": services.missing_for_submission(survey, states),
         "late_form": LateReasonForm(),
         "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
@@ -234,7 +252,9 @@ def edit(request, public_id):
         if forms.is_valid():
             data = forms.to_input()
             try:
-                services.save_survey(survey, data, actor=request.user)
+                services.save_survey(survey, data, actor=request.user, version=_seen_version(request))
+            except StaleEdit as exc:
+                return conflict(request, exc, back_url=reverse("survey_edit", args=[survey.public_id]))
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
@@ -297,26 +317,19 @@ def sign(request, public_id):
     if signature is None:
         raise Http404
     investigator = signature.investigator
-    if investigator.pk == request.user.pk:
-        method = "本人登录签字"
-    else:
-        # A password typed on someone else's device: limit guesses per investigator.
-        failures_key = f"sign-failures:{investigator.pk}"
-        if cache.get(failures_key, 0) >= SIGN_ATTEMPTS:
-            messages.error(
-                request,
-                f"{investigator.username}的密码错误次数过多，请{SIGN_LOCK_MINUTES}分钟后再试，或由本人登录签字。",
-            )
-            return redirect("survey_edit", public_id=survey.public_id)
-        password = form.cleaned_data["password"]
-        if not password or authenticate(request, username=investigator.username, password=password) is None:
-            cache.set(failures_key, cache.get(failures_key, 0) + 1, SIGN_LOCK_MINUTES * 60)
-            messages.error(request, f"{investigator.username}的密码不正确，未签字。")
-            return redirect("survey_edit", public_id=survey.public_id)
-        cache.delete(failures_key)
-        method = "同一设备输入密码签字"
     try:
-        services.sign_survey(survey, investigator=investigator, actor=request.user, method=method)
+        if investigator.pk == request.user.pk:
+            method = "本人登录签字"
+        else:
+            registry.confirm_identity(request, investigator, form.cleaned_data["password"])
+            method = "同一设备输入密码签字"
+        services.sign_survey(
+            survey,
+            investigator=investigator,
+            actor=request.user,
+            method=method,
+            shown_fingerprint=request.POST.get("fingerprint", ""),
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -375,7 +388,6 @@ def detail(request, public_id):
             "correction_form": CorrectionForm(),
             "can_survey": roles.can_survey(request.user),
             "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
-            "income_labels": {**COUNTED_INCOME, **EXCLUDED_INCOME},
             "recomputed": recomputed,
         },
     )
@@ -456,3 +468,109 @@ def screening_from_registry(request):
     counts = services.list_from_registry(campaign, actor=request.user)
     messages.success(request, f"已按花名册列入在保户{counts['dibao']}户、排查对象（表B）{counts['screening']}户。")
     return redirect("survey_screening")
+
+
+@login_required
+@require_POST
+def advance_phase(request):
+    """The town office moves the campaign to its next phase (with a reason where a step is missing)."""
+    campaign = get_current_campaign(request, write=True)
+    try:
+        campaign = services.advance_phase(campaign, actor=request.user, reason=request.POST.get("reason", "")[:300])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已进入{campaign.get_current_phase_display()}。")
+    return redirect("campaign_detail")
+
+
+def _sample_reader(request, level: str):
+    """The sample pages are for roles that see the whole town: a village must not know in
+    advance which of its households will be re-visited."""
+    if level not in Sample.Level.values:
+        raise Http404
+    if roles.village_scope(request.user) is not None:
+        roles.require(False)
+    return get_current_campaign(request)
+
+
+@login_required
+@require_GET
+def sample(request, level):
+    campaign = _sample_reader(request, level)
+    current = Sample.objects.filter(campaign=campaign, level=level).select_related("drawn_by").first()
+    villages = list(Village.objects.filter(town=campaign.town).order_by("order", "code"))
+    reported = dict(
+        Case.objects.in_scope()
+        .filter(campaign=campaign, stage=Case.Stage.REPORTED)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    entries = defaultdict(list)
+    if current is not None:
+        heads = Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD)
+        for entry in current.entries.select_related("household__group").prefetch_related(
+            Prefetch("household__members", queryset=heads, to_attr="heads")
+        ):
+            entries[entry.village_id].append(entry)
+    ratio = current.ratio if current else (campaign.town_ratio if level == "town" else campaign.county_ratio)
+    rows = [
+        {
+            "village": v,
+            "n": reported.get(v.id, 0),
+            "k": sampling.sample_size(reported.get(v.id, 0), ratio),
+            "entries": entries.get(v.id, []),
+            "drawn": sum(1 for e in entries.get(v.id, []) if e.reason == SampleEntry.Reason.DRAWN),
+        }
+        for v in villages
+    ]
+    return render(
+        request,
+        "surveys/sample.html",
+        {
+            "campaign": campaign,
+            "level": level,
+            "level_label": Sample.Level(level).label,
+            "sample": current,
+            "rows": rows,
+            "ratio": ratio,
+            "method": sampling.method_text(ratio),
+            "can_draw": roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN,
+            "undrawn": [r["village"] for r in rows if r["n"] and not r["drawn"]],
+        },
+    )
+
+
+@login_required
+@require_POST
+def sample_draw(request, level):
+    campaign = _sample_reader(request, level)
+    roles.require(roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN)
+    try:
+        drawn, waiting = services.draw_sample(campaign, level=level, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        note = f"；{len(waiting)}个村尚未上报，上报后用同一种子补抽" if waiting else ""
+        messages.success(request, f"已抽样，种子 {drawn.seed}{note}。")
+    return redirect("survey_sample", level=level)
+
+
+@login_required
+@require_POST
+def sample_add(request, level):
+    campaign = _sample_reader(request, level)
+    roles.require(roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN)
+    current = Sample.objects.filter(campaign=campaign, level=level).first()
+    if current is None:
+        messages.error(request, "尚未抽样。")
+        return redirect("survey_sample", level=level)
+    household = get_household_for_user(request, request.POST.get("household", ""))
+    try:
+        services.add_to_sample(current, household, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已加入核查样本，原因已记录。")
+    return redirect("survey_sample", level=level)

@@ -37,6 +37,12 @@ def test_a_cadre_edits_a_member_on_a_phone(phone, cadre_a, household_a, househol
     assert_fits_phone(page)
     screenshot(page, "04-member-form")
     page.get_by_role("button", name="保存").click()
+    # never recorded before: the form asks for them instead of assuming 已婚、初中、务农
+    page.get_by_text("请选择婚姻状况").wait_for()
+    page.get_by_label("婚姻状况").select_option(label="已婚")
+    page.get_by_label("文化程度").select_option(label="小学")
+    page.get_by_label("从业状况").select_option(label="务农")
+    page.get_by_role("button", name="保存").click()
 
     page.get_by_text("李秀英的信息已保存").wait_for()
     timeline = page.get_by_test_id("timeline").inner_text()

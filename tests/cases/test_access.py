@@ -28,6 +28,9 @@ def _urls(household, member):
         "campaign_edit": (reverse("campaign_edit"), "write_campaign"),
         "import_roll": (reverse("import_roll"), "write_campaign"),
         "import_template": (reverse("import_template"), "write_campaign"),
+        "accounts": (reverse("accounts"), "write_campaign"),
+        "account_create": (reverse("account_create"), "write_campaign"),
+        "password_change": (reverse("password_change"), "read"),
     }
 
 

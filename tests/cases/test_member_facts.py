@@ -29,8 +29,8 @@ def test_a_new_member_starts_with_these_facts_empty(household_a):
 
 def test_it_refuses_to_save_a_member_until_the_facts_are_chosen(client, cadre_a, household_a):
     head = household_a.members.get(relationship=Member.Relationship.HEAD)
-    events = AuditEvent.objects.count()
     client.force_login(cadre_a)
+    events = AuditEvent.objects.count()
     response = client.post(
         reverse("member_edit", args=[head.public_id]),
         _member_form(head, marital_status=None, education="", employment=None, name="张建民"),

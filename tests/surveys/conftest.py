@@ -3,16 +3,18 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from cases.models import AuditEvent, Household, Member
+from cases.models import AuditEvent, Case, Household, Member
 from surveys import models, services
 from surveys.forms import SurveyForms
 from tests.conftest import PASSWORD
 
 
 def form_data(survey, **overrides) -> dict:
-    """The survey form as the browser would post it now, with some fields changed."""
+    """The survey form as the browser would post it now (as the page shows the latest save), with
+    some fields changed."""
+    survey = models.Survey.objects.select_related("campaign", "household").get(pk=survey.pk).with_rows()
     forms = SurveyForms(survey)
-    data = {}
+    data = {"edit_version": str(survey.edit_version)}
     for part in forms.parts:
         if hasattr(part, "management_form"):
             for field in part.management_form:
@@ -71,11 +73,23 @@ def fill_in(client, survey, **changes):
     assert response.status_code == 302, response.content.decode()[:3000]
 
 
+def shown_fingerprint(client, survey) -> str:
+    """The content fingerprint the edit page gives its signing forms, as a signer's browser sends it back."""
+    page = client.get(reverse("survey_edit", args=[survey.public_id])).content.decode()
+    marker = 'name="fingerprint" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
+
+
 def sign_both(client, survey, cadre, partner):
     """Name two investigators; the logged-in cadre signs, the partner by password on the same device."""
     client.post(reverse("survey_investigators", args=[survey.public_id]), {"investigators": [cadre.pk, partner.pk]})
-    client.post(reverse("survey_sign", args=[survey.public_id]), {"investigator": cadre.pk})
-    client.post(reverse("survey_sign", args=[survey.public_id]), {"investigator": partner.pk, "password": PASSWORD})
+    shown = shown_fingerprint(client, survey)
+    client.post(reverse("survey_sign", args=[survey.public_id]), {"investigator": cadre.pk, "fingerprint": shown})
+    client.post(
+        reverse("survey_sign", args=[survey.public_id]),
+        {"investigator": partner.pk, "password": PASSWORD, "fingerprint": shown},
+    )
 
 
 def submit_complete(client, survey, cadre, partner, **changes):
@@ -97,15 +111,25 @@ _WRITTEN_BY_SURVEY_VIEWS = (
     models.SurveySignature,
     models.ScreeningEntry,
     models.VillageReport,
+    models.SurveyContent,
     AuditEvent,
     Household,
     Member,
+    Case,
 )
+# A refused password is itself recorded (the sign-in trail); it changes nothing else.
+_SIGN_IN = [AuditEvent.Action.LOGIN, AuditEvent.Action.LOGIN_FAILED, AuditEvent.Action.LOGOUT]
 
 
 def database_state() -> dict[str, list[dict]]:
-    """Every row a survey view or service may write, field by field.
+    """Every row a survey view or service may write, field by field (sign-in events aside).
 
     Equal before and after a refused request shows that the refusal wrote nothing.
     """
-    return {m.__name__: list(m.objects.order_by("pk").values()) for m in _WRITTEN_BY_SURVEY_VIEWS}
+    state = {}
+    for model in _WRITTEN_BY_SURVEY_VIEWS:
+        rows = model.objects.order_by("pk")
+        if model is AuditEvent:
+            rows = rows.exclude(action__in=_SIGN_IN)
+        state[model.__name__] = list(rows.values())
+    return state

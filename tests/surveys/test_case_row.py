@@ -16,10 +16,16 @@ def _submitted(survey, cadre, partner):
         dibao_reason="因病致贫。",
         head_confirmation="signed",
     )
-    services.save_survey(survey, data, actor=cadre)
+    survey = services.save_survey(survey, data, actor=cadre)
     services.set_investigators(survey, [cadre, partner], actor=cadre)
     for user in (cadre, partner):
-        services.sign_survey(survey, investigator=user, actor=cadre, method="本人登录签字")
+        services.sign_survey(
+            survey,
+            investigator=user,
+            actor=cadre,
+            method="本人登录签字",
+            shown_fingerprint=survey.with_rows().content_fingerprint(),
+        )
     return services.submit_survey(survey, actor=cadre)
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.urls import reverse
 
-from cases.models import Member
+from cases.models import Household, Member
 from tests.conftest import new_id
 from tests.surveys.conftest import database_state, fill_in, form_data, submit_complete
 
@@ -41,7 +41,7 @@ def test_it_names_the_new_head_when_the_head_dies_and_the_registry_follows(clien
     spouse = Member.objects.get(name="李秀英")
     assert head.status == "died" and head.status_changed_on == dt.date(2019, 9, 1)
     assert spouse.relationship == "02" and spouse.is_live
-    assert survey_a.household.head() == spouse
+    assert Household.objects.get(pk=survey_a.household_id).head() == spouse
 
 
 def test_it_refuses_a_member_of_another_household(client, cadre_a, survey_a, household_b):

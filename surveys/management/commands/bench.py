@@ -101,14 +101,22 @@ class Command(BaseCommand):
                 visit_date=dt.date(2019, 10, 25),
                 main_cause="illness",
                 recommendation="keep",
+                recommendation_reason="基准测试：结论由调查人确定。",
+                covered_persons=len(data.members),
                 dibao_reason="因病致贫。",
                 head_confirmation="signed",
             )
             data.members[0].incomes = {"wage": 3000}
-            services.save_survey(survey, data, actor=cadre)
+            survey = services.save_survey(survey, data, actor=cadre)
             services.set_investigators(survey, [cadre, partner], actor=cadre)
             for user in (cadre, partner):
-                services.sign_survey(survey, investigator=user, actor=cadre, method="基准测试")
+                services.sign_survey(
+                    survey,
+                    investigator=user,
+                    actor=cadre,
+                    method="基准测试",
+                    shown_fingerprint=survey.with_rows().content_fingerprint(),
+                )
             drafts.append(survey)
         return cadre, drafts
 

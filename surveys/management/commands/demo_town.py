@@ -8,7 +8,7 @@ from surveys.models import Survey
 
 
 class Command(BaseCommand):
-    help = "生成演示用的泥汊镇（虚构人员与村名），停在第二阶段中途。只在 DEBUG 开启时可用。"
+    help = "生成演示用的泥汊镇（虚构人员与村名），停在第二阶段中途或第三阶段开始。只在 DEBUG 开启时可用。"
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -18,9 +18,15 @@ class Command(BaseCommand):
             help="家庭户总数（低保户与非低保困难户约3:1），默认1600；基准测试用80000。",
         )
         parser.add_argument("--seed", type=int, default=2019)
+        parser.add_argument(
+            "--stage",
+            choices=["phase2", "phase3"],
+            default="phase2",
+            help="phase2：停在第二阶段中途（默认）；phase3：各村已全部走访并上报，刚进入第三阶段（尚未抽样）。",
+        )
         parser.add_argument("--logins", action="store_true", help="只打印演示账号。")
 
-    def handle(self, *args, households, seed, logins, **options):
+    def handle(self, *args, households, seed, logins, stage, **options):
         if not settings.DEBUG:
             raise CommandError("演示数据只能在 DEBUG 开启时生成，以免写入正式库。")
         campaign = Campaign.objects.current()
@@ -35,8 +41,14 @@ class Command(BaseCommand):
                 made = generate_households(campaign, households - existing, seed=seed + existing)
                 self.stdout.write(f"已生成{made}户演示家庭。")
             if not Survey.objects.filter(campaign=campaign).exists():
-                made = generate_surveys(campaign, seed=seed)
-                self.stdout.write(f"已生成{made}份入户调查（第二阶段进行中：1–5村已完成并上报）。")
+                complete = stage == "phase3"
+                made = generate_surveys(campaign, seed=seed, complete=complete)
+                if complete:
+                    # demo data only: the phase a town reaches once every village has reported
+                    Campaign.objects.filter(pk=campaign.pk).update(current_phase=Campaign.PhaseNumber.VERIFY)
+                    self.stdout.write(f"已生成{made}份入户调查：各村均已上报，现处第三阶段（汇总核实），尚未抽样。")
+                else:
+                    self.stdout.write(f"已生成{made}份入户调查（第二阶段进行中：1–5村已完成并上报）。")
         if campaign is not None:
             self.print_logins(campaign)
 

@@ -1,0 +1,61 @@
+"""Request-wide rules: personal data is never cached, a first password is changed
+before anything else, and the client address seen behind the HTTPS proxy."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from . import roles
+
+
+def client_ip(request) -> str:
+    """The client's address: REMOTE_ADDR, or behind PROXY_COUNT trusted proxies the
+    address the nearest of them appended to X-Forwarded-For (earlier entries can be forged)."""
+    if settings.PROXY_COUNT:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= settings.PROXY_COUNT:
+            return hops[-settings.PROXY_COUNT]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+SEEN_KEY = "seen"
+# How often an active session is renewed: the idle timeout is exact to this many seconds.
+RENEW_SECONDS = 60
+
+
+def mark_seen(session) -> None:
+    session[SEEN_KEY] = int(time.time())
+
+
+class PersonalDataMiddleware:
+    """Pages for signed-in users carry personal data: no browser or proxy may keep them.
+    An account whose password was set by someone else must change it first. An active
+    session is renewed once a minute, so it ends SESSION_COOKIE_AGE after the last use."""
+
+    ALLOWED_BEFORE_CHANGE = ("password_change", "password_change_done", "logout")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            profile = roles.profile_of(user)
+            if profile is not None and profile.must_change_password and not self._allowed(request):
+                return redirect("password_change")
+            if time.time() - request.session.get(SEEN_KEY, 0) >= RENEW_SECONDS:
+                mark_seen(request.session)
+        response = self.get_response(request)
+        if user is not None and user.is_authenticated:
+            response["Cache-Control"] = "no-store, private"
+        return response
+
+    def _allowed(self, request) -> bool:
+        path = request.path_info
+        if path.startswith(settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL):
+            return True
+        return any(path == reverse(name) for name in self.ALLOWED_BEFORE_CHANGE)
