@@ -11,8 +11,9 @@ from cases.forms import DATE_INPUT
 from cases.models import Member
 from cases.validators import clean_id_number, not_in_future
 
-from .eligibility import COUNTED_INCOME, DEDUCTIONS, EXCLUDED_INCOME
-from .models import ScreeningEntry, Survey, SurveyHouse, SurveyMember, SurveySupporter, SurveyVehicle
+from .eligibility import COUNTED_INCOME, DEDUCTIONS, EXCLUDED_INCOME, INCOME_CATEGORIES
+from .models import Revisit, ScreeningEntry, Survey, SurveyHouse, SurveyMember, SurveySupporter, SurveyVehicle
+from .revisits import REVISIT_FIELDS, RevisitInput, RevisitMemberInput
 from .services import HEADER_FIELDS, MemberInput, SurveyInput
 
 AMOUNT = {
@@ -428,3 +429,80 @@ class ScreeningForm(forms.Form):
 
 class LateReasonForm(forms.Form):
     late_reason = forms.CharField(label=_("阶段外操作原因"), max_length=300, required=False)
+
+
+class RevisitForm(forms.ModelForm):
+    """What the verifier found: the key fields, and per member presence, counting and income."""
+
+    bound_field_class = BootstrapField
+
+    class Meta:
+        model = Revisit
+        fields = REVISIT_FIELDS
+        widgets = {
+            "visit_date": DATE_INPUT,
+            "covered_persons": WHOLE_NUMBER_INPUT,
+            "financial_assets": DECIMAL_INPUT,
+            "shop_fronts": WHOLE_NUMBER_INPUT,
+            "findings": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, revisit: Revisit, **kwargs):
+        super().__init__(*args, instance=revisit, **kwargs)
+        self.fields["visit_date"].validators.append(not_in_future)
+        self.rows = list(revisit.members.all())
+        for row in self.rows:
+            self.fields[f"m{row.pk}_present"] = forms.BooleanField(label=_("在户"), required=False, initial=row.present)
+            self.fields[f"m{row.pk}_counted"] = forms.BooleanField(
+                label=_("计入家庭人口"), required=False, initial=row.counted
+            )
+            for category, label in INCOME_CATEGORIES.items():
+                self.fields[f"m{row.pk}_inc_{category}"] = forms.DecimalField(
+                    label=label,
+                    required=False,
+                    min_value=0,
+                    max_digits=12,
+                    decimal_places=2,
+                    initial=row.incomes.get(category),
+                    widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+                )
+
+    def member_fields(self):
+        """Per member row: (row, present, counted, [income fields])."""
+        return [
+            (
+                row,
+                self[f"m{row.pk}_present"],
+                self[f"m{row.pk}_counted"],
+                [self[f"m{row.pk}_inc_{c}"] for c in INCOME_CATEGORIES],
+            )
+            for row in self.rows
+        ]
+
+    def to_input(self) -> RevisitInput:
+        d = self.cleaned_data
+        return RevisitInput(
+            header={k: d[k] for k in REVISIT_FIELDS},
+            members=[
+                RevisitMemberInput(
+                    survey_member_id=row.survey_member_id,
+                    present=d[f"m{row.pk}_present"],
+                    counted=d[f"m{row.pk}_counted"],
+                    incomes={c: d[f"m{row.pk}_inc_{c}"] for c in INCOME_CATEGORIES if d[f"m{row.pk}_inc_{c}"]},
+                )
+                for row in self.rows
+            ],
+        )
+
+
+class VerifiersForm(forms.Form):
+    verifiers = forms.ModelMultipleChoiceField(
+        label=_("核查人（至少两人）"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["verifiers"].queryset = candidates
+        self.fields["verifiers"].label_from_instance = lambda u: (
+            f"{getattr(u.profile, 'display_name', '') or u.username}（{u.username}）"
+        )

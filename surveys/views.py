@@ -14,24 +14,26 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import roles
 from cases import services as registry
-from cases.access import get_current_campaign, get_household_for_user
+from cases.access import get_current_campaign, get_household_for_user, public_uuid
 from cases.lists import page_size, url_maker
 from cases.models import Case, Member, Village
 from cases.responses import conflict
 from cases.services import DomainError, StaleEdit
 
-from . import sampling, services
+from . import revisits, sampling, services
 from .access import get_survey_for_user
 from .differences import differences
 from .forms import (
     CorrectionForm,
     InvestigatorsForm,
     LateReasonForm,
+    RevisitForm,
     ScreeningForm,
     SignForm,
     SurveyForms,
+    VerifiersForm,
 )
-from .models import Sample, SampleEntry, Survey, VillageReport
+from .models import Difference, Revisit, Sample, SampleEntry, Survey, VillageReport
 
 
 def _village_for_user(request, code) -> Village:
@@ -574,3 +576,172 @@ def sample_add(request, level):
     else:
         messages.success(request, "已加入核查样本，原因已记录。")
     return redirect("survey_sample", level=level)
+
+
+# --- re-visits (核查) -----------------------------------------------------------------
+
+
+def _revisit_for_user(request, public_id, *, write: bool = False) -> Revisit:
+    """A re-visit for the roles that see the whole town (404 when missing), 403 for a read-only write."""
+    if roles.village_scope(request.user) is not None:
+        roles.require(False)
+    revisit = (
+        Revisit.objects.select_related("entry__sample__campaign", "entry__household__village", "survey")
+        .prefetch_related("members__survey_member", "survey__members__incomes", "survey__vehicles")
+        .filter(public_id=public_uuid(public_id))
+        .first()
+    )
+    if revisit is None:
+        raise Http404("没有找到该核查。")
+    if write:
+        roles.require(roles.can_edit_campaign(request.user))
+    return revisit
+
+
+@login_required
+@require_POST
+def revisit_start(request, level, household_id):
+    campaign = _sample_reader(request, level)
+    roles.require(roles.can_edit_campaign(request.user))
+    household = get_household_for_user(request, household_id)
+    entry = SampleEntry.objects.filter(sample__campaign=campaign, sample__level=level, household=household).first()
+    if entry is None:
+        raise Http404("该户不在样本中。")
+    try:
+        revisit = revisits.start_revisit(entry, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("survey_sample", level=level)
+    return redirect("survey_revisit", public_id=revisit.public_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def revisit(request, public_id):
+    current = _revisit_for_user(request, public_id, write=request.method == "POST")
+    form = RevisitForm(request.POST or None, revisit=current)
+    if request.method == "POST" and current.is_draft:
+        if form.is_valid():
+            try:
+                revisits.save_revisit(current, form.to_input(), actor=request.user, version=_seen_version(request))
+            except StaleEdit as exc:
+                return conflict(request, exc, back_url=reverse("survey_revisit", args=[current.public_id]))
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, "核查已保存。")
+                return redirect("survey_revisit", public_id=current.public_id)
+        else:
+            messages.error(request, "表中有需要改正的项目（见标红处），未保存。")
+    signatures = list(current.signatures.select_related("verifier__profile"))
+    fingerprint = current.content_fingerprint()
+    return render(
+        request,
+        "surveys/revisit.html",
+        {
+            "revisit": current,
+            "household": current.entry.household,
+            "form": form,
+            "comparison": revisits.comparison(current),
+            "signatures": [(s, bool(s.signed_at) and s.fingerprint == fingerprint) for s in signatures],
+            "fingerprint": fingerprint,
+            "problems": revisits.revisit_problems(current) if current.is_draft else [],
+            "verifiers_form": VerifiersForm(
+                candidates=revisits.verifier_candidates(), initial={"verifiers": [s.verifier for s in signatures]}
+            ),
+            "differences": current.differences.select_related("judged_by"),
+            "verdicts": Difference.Verdict.choices,
+            "can_write": roles.can_edit_campaign(request.user),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def revisit_verifiers(request, public_id):
+    current = _revisit_for_user(request, public_id, write=True)
+    form = VerifiersForm(request.POST, candidates=revisits.verifier_candidates())
+    if not form.is_valid():
+        messages.error(request, "请选择至少两名核查人。")
+    else:
+        try:
+            revisits.set_verifiers(current, list(form.cleaned_data["verifiers"]), actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "核查人已确定，请各核查人签字。")
+    return redirect("survey_revisit", public_id=current.public_id)
+
+
+@login_required
+@require_POST
+def revisit_sign(request, public_id):
+    current = _revisit_for_user(request, public_id, write=True)
+    signature = current.signatures.select_related("verifier").filter(verifier_id=request.POST.get("verifier")).first()
+    if signature is None:
+        raise Http404
+    verifier = signature.verifier
+    try:
+        if verifier.pk == request.user.pk:
+            method = "本人登录签字"
+        else:
+            registry.confirm_identity(request, verifier, request.POST.get("password", ""))
+            method = "同一设备输入密码签字"
+        revisits.sign_revisit(
+            current,
+            verifier=verifier,
+            actor=request.user,
+            method=method,
+            shown_fingerprint=request.POST.get("fingerprint", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{verifier.username}已签字。")
+    return redirect("survey_revisit", public_id=current.public_id)
+
+
+@login_required
+@require_POST
+def revisit_submit(request, public_id):
+    current = _revisit_for_user(request, public_id, write=True)
+    try:
+        revisits.submit_revisit(current, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "核查已提交，请对每项差异作出认定。")
+    return redirect("survey_revisit", public_id=current.public_id)
+
+
+@login_required
+@require_POST
+def revisit_judge(request, public_id):
+    current = _revisit_for_user(request, public_id, write=True)
+    difference = current.differences.filter(key=request.POST.get("key", "")).first()
+    if difference is None:
+        raise Http404
+    try:
+        revisits.judge_difference(
+            difference, verdict=request.POST.get("verdict", ""), note=request.POST.get("note", ""), actor=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已认定：{difference.label}。")
+    return redirect("survey_revisit", public_id=current.public_id)
+
+
+@login_required
+@require_GET
+def investigator_records(request):
+    """谁调查、谁签字、谁负责: each investigator's surveys, how many the town re-visited, and what it found."""
+    if roles.village_scope(request.user) is not None:
+        roles.require(False)
+    campaign = get_current_campaign(request)
+    return render(
+        request,
+        "surveys/investigators.html",
+        {"rows": revisits.investigator_records(campaign), "verdicts": Difference.Verdict.choices},
+    )
