@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 APT_RUN := fonts-noto-cjk libharfbuzz-subset0
 APT_TEST := postgresql chromium poppler-utils
 HOST ?= 127.0.0.1:8000
+# The demo town mid phase 2 (default) or at the start of phase 3: make run DEMO_STAGE=phase3
+DEMO_STAGE ?= phase2
 
 deps: $(VENV)/.installed node_modules/.installed
 	@scripts/ensure_apt.sh $(APT_RUN) || echo "(PDF output needs the packages above; continuing)"
@@ -30,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: deps
 	DEBUG=1 $(PY) manage.py migrate --no-input -v 0
-	DEBUG=1 $(PY) manage.py demo_town
+	DEBUG=1 $(PY) manage.py demo_town --stage $(DEMO_STAGE)
 
 run: setup
 	@echo "==> http://$(HOST)/  (Ctrl-C to stop)"

@@ -25,7 +25,7 @@ from .models import AuditEvent
 HIDDEN_FIELDS = {"household", "campaign"}
 # Search-only forms of personal data never enter an audit row (the reversed ID
 # number would give the full number back to anyone who can read the timeline).
-NEVER_RECORDED = {"id_reversed"}
+NEVER_RECORDED = {"id_reversed", "name_reversed"}
 # Bookkeeping, not content: identifiers, timestamps and edit counters.
 BOOKKEEPING = {"public_id", "created_at", "updated_at", "version", "edit_version"}
 SENSITIVE_FIELDS = {"id_number": mask_id, "bank_account": lambda v: mask_id(v) if v else v}

@@ -384,5 +384,6 @@ def _family(rng, people: _People, size: int, existing: set[str]) -> list[Member]
             is_cadre_relative=rng.random() < 0.01,
             **(_health(rng, age) if not is_child else {"work_ability": Member.WorkAbility.NONE}),
         )
+        member.name_reversed = member.name[::-1]  # written in bulk: save() does not run
         family.append(member)
     return family

@@ -365,8 +365,11 @@ class HouseholdQuerySet(models.QuerySet):
             matching = live.filter(id_number=text)
         elif kind:
             matching = live.filter(id_reversed__startswith=text[::-1])
+        elif len(text) >= 3:
+            matching = live.filter(name__contains=text)  # trigram index on PostgreSQL
         else:
-            matching = live.filter(name__contains=text)
+            # one or two characters: a surname or a given name (trigrams need three)
+            matching = live.filter(Q(name__startswith=text) | Q(name_reversed__startswith=text[::-1]))
         return self.filter(id__in=matching.values("household_id"))
 
     def filtered(self, *, village=None, category: str = "", status: str = "", q: str = "") -> HouseholdQuerySet:
@@ -607,6 +610,9 @@ class Member(models.Model):
     id_number = models.CharField(_("身份证号"), max_length=18)
     # The ID number reversed: "last digits" searches become indexed prefix searches.
     id_reversed = models.CharField(max_length=18, db_index=True, editable=False)
+    # The name reversed: a given name typed alone (凤英 for 梁凤英) is an indexed prefix
+    # search too; set on every save (search-only, never recorded).
+    name_reversed = models.CharField(max_length=30, db_index=True, editable=False, default="")
     relationship = models.CharField(_("与户主关系"), max_length=2, choices=Relationship.choices)
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.PRESENT)
     status_changed_on = models.DateField(_("变动日期"), null=True, blank=True)
@@ -660,6 +666,13 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_reversed = self.name[::-1]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_reversed"}
+        super().save(*args, **kwargs)
 
     @property
     def is_live(self) -> bool:
@@ -725,6 +738,9 @@ class Case(models.Model):
     source = models.CharField(_("列入原因"), max_length=10, choices=Source.choices)
     in_scope = models.BooleanField(_("列入本次复核"), default=True)
     stage = models.CharField(_("进度"), max_length=10, choices=Stage.choices, default=Stage.PENDING)
+    # The household's live members, kept in step by the registry's services, so that the
+    # members still to be accounted for in a village are a sum over this table.
+    live_members = models.PositiveSmallIntegerField(_("在户人数"), default=0)
     # Phase 3 and 4: in the town's or the county's re-verification sample.
     town_sampled = models.BooleanField(_("镇级抽中"), default=False)
     county_sampled = models.BooleanField(_("县级抽中"), default=False)

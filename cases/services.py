@@ -14,6 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import audit, roles
@@ -170,7 +172,13 @@ def ensure_case(campaign: Campaign, household: Household, source: str) -> Case:
     household that has since entered dibao is surveyed on form A).
     """
     case, created = Case.objects.get_or_create(
-        campaign=campaign, household=household, defaults={"village_id": household.village_id, "source": source}
+        campaign=campaign,
+        household=household,
+        defaults={
+            "village_id": household.village_id,
+            "source": source,
+            "live_members": household.members.filter(status=Member.Status.PRESENT).count(),
+        },
     )
     if not created:
         changed = {"in_scope": True, "village_id": household.village_id}
@@ -180,6 +188,18 @@ def ensure_case(campaign: Campaign, household: Household, source: str) -> Case:
             Case.objects.filter(pk=case.pk).update(**changed, updated_at=timezone.now())
             case.refresh_from_db()
     return case
+
+
+def refresh_member_counts(household_ids) -> None:
+    """Set the case rows' count of live members from the registry (one query)."""
+    live = (
+        Member.objects.filter(household=OuterRef("household"), status=Member.Status.PRESENT)
+        .order_by()
+        .values("household")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    Case.objects.filter(household_id__in=household_ids).update(live_members=Coalesce(Subquery(live), 0))
 
 
 def move_case(campaign: Campaign, household_id: int, stage: str, *, unless: tuple[str, ...] = ()) -> None:
@@ -236,6 +256,7 @@ def create_household(*, actor, data: dict[str, Any], head: dict[str, Any], reaso
         household=household,
         reason=reason,
     )
+    refresh_member_counts([household.pk])
     return household
 
 
@@ -272,6 +293,7 @@ def add_member(household: Household, *, actor, data: dict[str, Any], joined_on: 
     audit.record(
         actor=actor, action=AuditEvent.Action.CREATE, obj=member, after=after, household=household, reason=reason
     )
+    refresh_member_counts([household.pk])
     return member
 
 
@@ -330,6 +352,7 @@ def change_member_status(
         with audit.tracking(new_head, actor=actor, household=household, reason=f"原户主{member.name}{reason}"):
             new_head.relationship = Member.Relationship.HEAD
             new_head.save(update_fields=["relationship"])
+    refresh_member_counts([household.pk])
     return member
 
 
@@ -474,7 +497,9 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     except IntegrityError as exc:
         raise DomainError("导入时发现身份证号或户主冲突，未导入任何数据。") from exc
     AuditEvent.objects.bulk_create(events, batch_size=1000)
-    _list_if_dibao(Household.objects.filter(pk__in={e.household_id for e in events if e.household_id}))
+    touched = {e.household_id for e in events if e.household_id}
+    _list_if_dibao(Household.objects.filter(pk__in=touched))
+    refresh_member_counts(touched)
     return counts
 
 

@@ -8,7 +8,7 @@ from django.http import Http404
 from cases import roles
 from cases.access import public_uuid
 
-from .models import Survey
+from .models import Revisit, Survey
 
 
 def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
@@ -24,3 +24,20 @@ def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
     if write:
         roles.require(roles.can_survey(request.user))
     return survey.with_rows()
+
+
+def get_revisit_for_user(request, public_id, *, write: bool = False) -> Revisit:
+    """A re-visit for the roles that see the whole town (404 when missing), 403 for a read-only write."""
+    if roles.village_scope(request.user) is not None:
+        roles.require(False)
+    revisit = (
+        Revisit.objects.select_related("entry__sample__campaign", "entry__household__village", "survey")
+        .prefetch_related("members__survey_member", "survey__members__incomes", "survey__vehicles")
+        .filter(public_id=public_uuid(public_id))
+        .first()
+    )
+    if revisit is None:
+        raise Http404("没有找到该核查。")
+    if write:
+        roles.require(roles.can_edit_campaign(request.user))
+    return revisit

@@ -14,7 +14,7 @@ from cases.validators import clean_id_number, not_in_future
 from .eligibility import COUNTED_INCOME, DEDUCTIONS, EXCLUDED_INCOME, INCOME_CATEGORIES
 from .models import Revisit, ScreeningEntry, Survey, SurveyHouse, SurveyMember, SurveySupporter, SurveyVehicle
 from .revisits import REVISIT_FIELDS, RevisitInput, RevisitMemberInput
-from .services import HEADER_FIELDS, MemberInput, SurveyInput
+from .services import HEADER_FIELDS, MemberInput, SurveyInput, row_values
 
 AMOUNT = {
     "required": False,
@@ -298,11 +298,9 @@ def _row_formset(model, fields):
     return forms.formset_factory(form, extra=1, can_delete=True)
 
 
-HouseFormSet = _row_formset(SurveyHouse, ["kind", "count", "area", "fit_out", "owner"])
-VehicleFormSet = _row_formset(SurveyVehicle, ["kind", "count", "disability_vehicle"])
-SupporterFormSet = _row_formset(
-    SurveySupporter, ["name", "relationship", "age", "health", "occupation", "annual_income", "household_size"]
-)
+HouseFormSet = _row_formset(SurveyHouse, list(SurveyHouse.FIELDS))
+VehicleFormSet = _row_formset(SurveyVehicle, list(SurveyVehicle.FIELDS))
+SupporterFormSet = _row_formset(SurveySupporter, list(SurveySupporter.FIELDS))
 
 
 def _rows(formset) -> list[dict]:
@@ -340,30 +338,12 @@ class SurveyForms:
         self.header = SurveyHeaderForm(data, survey=survey, prefix="h")
         self.members = MemberFormSet(data, initial=initial, prefix="m", registered=registered)
         self.deductions = DeductionForm(data, prefix="d", initial={d.kind: d.amount for d in survey.deductions.all()})
-        self.houses = HouseFormSet(
-            data,
-            prefix="house",
-            initial=[
-                {k: getattr(h, k) for k in ("kind", "count", "area", "fit_out", "owner")} for h in survey.houses.all()
-            ],
-        )
+        self.houses = HouseFormSet(data, prefix="house", initial=row_values(survey.houses.all(), SurveyHouse.FIELDS))
         self.vehicles = VehicleFormSet(
-            data,
-            prefix="vehicle",
-            initial=[
-                {k: getattr(v, k) for k in ("kind", "count", "disability_vehicle")} for v in survey.vehicles.all()
-            ],
+            data, prefix="vehicle", initial=row_values(survey.vehicles.all(), SurveyVehicle.FIELDS)
         )
         self.supporters = SupporterFormSet(
-            data,
-            prefix="supporter",
-            initial=[
-                {
-                    k: getattr(s, k)
-                    for k in ("name", "relationship", "age", "health", "occupation", "annual_income", "household_size")
-                }
-                for s in survey.supporters.all()
-            ],
+            data, prefix="supporter", initial=row_values(survey.supporters.all(), SurveySupporter.FIELDS)
         )
 
     @property

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.idnumber import mask_id
+from cases.models import MONEY as REGISTRY_MONEY
 from cases.models import Member
 
 from .eligibility import DEDUCTIONS, EXCLUDED_INCOME, INCOME_CATEGORIES
@@ -54,7 +55,7 @@ HEADER_FIELDS = [
     "committee_opinion",
 ]
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+MONEY = {**REGISTRY_MONEY, "validators": [MinValueValidator(Decimal("0"))]}
 
 
 class ScreeningEntry(models.Model):
@@ -405,6 +406,9 @@ class SurveyDeduction(models.Model):
 
 
 class SurveyHouse(models.Model):
+    # the fields the survey form fills in, in its order
+    FIELDS = ("kind", "count", "area", "fit_out", "owner")
+
     class Kind(models.TextChoices):
         SELF_BUILT = "self_built", _("自建房")
         COMMERCIAL = "commercial", _("商品房")
@@ -430,6 +434,9 @@ class SurveyHouse(models.Model):
 
 
 class SurveyVehicle(models.Model):
+    # the fields the survey form fills in, in its order
+    FIELDS = ("kind", "count", "disability_vehicle")
+
     class Kind(models.TextChoices):
         CAR = "car", _("小汽车")
         MOTORBIKE = "motorbike", _("摩托车/电动车")
@@ -452,6 +459,9 @@ class SurveyVehicle(models.Model):
 
 class SurveySupporter(models.Model):
     """赡养/扶养/抚养义务人 living outside the household."""
+
+    # the fields the survey form fills in, in its order
+    FIELDS = ("name", "relationship", "age", "health", "occupation", "annual_income", "household_size")
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="supporters")
     name = models.CharField(_("姓名"), max_length=30)

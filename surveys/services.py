@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
 from cases import audit, roles
@@ -189,16 +189,15 @@ def input_from(survey: Survey) -> SurveyInput:
             for m in survey.members.all()
         ],
         deductions={d.kind: d.amount for d in survey.deductions.all()},
-        houses=[{k: getattr(h, k) for k in ("kind", "count", "area", "fit_out", "owner")} for h in survey.houses.all()],
-        vehicles=[{k: getattr(v, k) for k in ("kind", "count", "disability_vehicle")} for v in survey.vehicles.all()],
-        supporters=[
-            {
-                k: getattr(s, k)
-                for k in ("name", "relationship", "age", "health", "occupation", "annual_income", "household_size")
-            }
-            for s in survey.supporters.all()
-        ],
+        houses=row_values(survey.houses.all(), SurveyHouse.FIELDS),
+        vehicles=row_values(survey.vehicles.all(), SurveyVehicle.FIELDS),
+        supporters=row_values(survey.supporters.all(), SurveySupporter.FIELDS),
     )
+
+
+def row_values(rows, fields) -> list[dict[str, Any]]:
+    """A survey's rows of one kind as the form's dicts."""
+    return [{k: getattr(row, k) for k in fields} for row in rows]
 
 
 def assess_survey(survey: Survey, data: SurveyInput | None = None) -> Result:
@@ -703,7 +702,11 @@ def list_from_registry(campaign: Campaign, *, actor) -> dict[str, int]:
     """
     batch = uuid.uuid4()
     now = timezone.now()
-    households = list(unlisted_from_registry(campaign).select_related("village"))
+    households = list(
+        unlisted_from_registry(campaign)
+        .select_related("village")
+        .annotate(live=Count("members", filter=Q(members__status=Member.Status.PRESENT)))
+    )
     cases, entries = [], []
     counts = {"dibao": 0, "screening": 0}
     for household in households:
@@ -719,7 +722,15 @@ def list_from_registry(campaign: Campaign, *, actor) -> dict[str, int]:
                     campaign=campaign, household=household, kind=kind, from_registry=True, added_by=actor, added_at=now
                 )
             )
-        cases.append(Case(campaign=campaign, household=household, village_id=household.village_id, source=source))
+        cases.append(
+            Case(
+                campaign=campaign,
+                household=household,
+                village_id=household.village_id,
+                source=source,
+                live_members=household.live,
+            )
+        )
     ScreeningEntry.objects.bulk_create(entries, batch_size=2000)
     Case.objects.bulk_create(cases, batch_size=2000)
     events = [
@@ -879,9 +890,7 @@ def unsubmitted(campaign: Campaign, village: Village):
 
 def unaccounted_members(campaign: Campaign, village: Village) -> int:
     """Registered members of the village not yet accounted for by a submitted survey (户不漏人)."""
-    return Member.objects.filter(
-        household__in=open_cases(campaign, village).values("household_id"), status=Member.Status.PRESENT
-    ).count()
+    return open_cases(campaign, village).aggregate(n=Sum("live_members"))["n"] or 0
 
 
 VILLAGE_LIST_FILTERS = {

@@ -14,14 +14,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import roles
 from cases import services as registry
-from cases.access import get_current_campaign, get_household_for_user, public_uuid
+from cases.access import get_current_campaign, get_household_for_user
 from cases.lists import page_size, url_maker
 from cases.models import Case, Member, Village
 from cases.responses import conflict
 from cases.services import DomainError, StaleEdit
 
 from . import revisits, sampling, services
-from .access import get_survey_for_user
+from .access import get_revisit_for_user, get_survey_for_user
 from .differences import differences
 from .forms import (
     CorrectionForm,
@@ -33,7 +33,7 @@ from .forms import (
     SurveyForms,
     VerifiersForm,
 )
-from .models import Difference, Revisit, Sample, SampleEntry, Survey, VillageReport
+from .models import Difference, Sample, SampleEntry, Survey, VillageReport
 
 
 def _village_for_user(request, code) -> Village:
@@ -58,6 +58,7 @@ def coverage(request):
             "rows": rows,
             "totals": totals,
             "can_survey": roles.can_survey(request.user),
+            "sees_town": roles.village_scope(request.user) is None,
         },
     )
 
@@ -319,24 +320,29 @@ def sign(request, public_id):
     if signature is None:
         raise Http404
     investigator = signature.investigator
+    _sign_as(
+        request,
+        investigator,
+        form.cleaned_data["password"],
+        lambda **how: services.sign_survey(survey, investigator=investigator, actor=request.user, **how),
+    )
+    return redirect("survey_edit", public_id=survey.public_id)
+
+
+def _sign_as(request, signer, password: str, sign) -> None:
+    """Sign as `signer`, from their own login or on this device with their password (the
+    sign-in throttle applies), on the content the page showed (its fingerprint)."""
     try:
-        if investigator.pk == request.user.pk:
+        if signer.pk == request.user.pk:
             method = "本人登录签字"
         else:
-            registry.confirm_identity(request, investigator, form.cleaned_data["password"])
+            registry.confirm_identity(request, signer, password)
             method = "同一设备输入密码签字"
-        services.sign_survey(
-            survey,
-            investigator=investigator,
-            actor=request.user,
-            method=method,
-            shown_fingerprint=request.POST.get("fingerprint", ""),
-        )
+        sign(method=method, shown_fingerprint=request.POST.get("fingerprint", ""))
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{investigator.username}已签字。")
-    return redirect("survey_edit", public_id=survey.public_id)
+        messages.success(request, f"{signer.username}已签字。")
 
 
 @login_required
@@ -581,23 +587,6 @@ def sample_add(request, level):
 # --- re-visits (核查) -----------------------------------------------------------------
 
 
-def _revisit_for_user(request, public_id, *, write: bool = False) -> Revisit:
-    """A re-visit for the roles that see the whole town (404 when missing), 403 for a read-only write."""
-    if roles.village_scope(request.user) is not None:
-        roles.require(False)
-    revisit = (
-        Revisit.objects.select_related("entry__sample__campaign", "entry__household__village", "survey")
-        .prefetch_related("members__survey_member", "survey__members__incomes", "survey__vehicles")
-        .filter(public_id=public_uuid(public_id))
-        .first()
-    )
-    if revisit is None:
-        raise Http404("没有找到该核查。")
-    if write:
-        roles.require(roles.can_edit_campaign(request.user))
-    return revisit
-
-
 @login_required
 @require_POST
 def revisit_start(request, level, household_id):
@@ -618,7 +607,7 @@ def revisit_start(request, level, household_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def revisit(request, public_id):
-    current = _revisit_for_user(request, public_id, write=request.method == "POST")
+    current = get_revisit_for_user(request, public_id, write=request.method == "POST")
     form = RevisitForm(request.POST or None, revisit=current)
     if request.method == "POST" and current.is_draft:
         if form.is_valid():
@@ -660,7 +649,7 @@ def revisit(request, public_id):
 @login_required
 @require_POST
 def revisit_verifiers(request, public_id):
-    current = _revisit_for_user(request, public_id, write=True)
+    current = get_revisit_for_user(request, public_id, write=True)
     form = VerifiersForm(request.POST, candidates=revisits.verifier_candidates())
     if not form.is_valid():
         messages.error(request, "请选择至少两名核查人。")
@@ -677,35 +666,24 @@ def revisit_verifiers(request, public_id):
 @login_required
 @require_POST
 def revisit_sign(request, public_id):
-    current = _revisit_for_user(request, public_id, write=True)
+    current = get_revisit_for_user(request, public_id, write=True)
     signature = current.signatures.select_related("verifier").filter(verifier_id=request.POST.get("verifier")).first()
     if signature is None:
         raise Http404
     verifier = signature.verifier
-    try:
-        if verifier.pk == request.user.pk:
-            method = "本人登录签字"
-        else:
-            registry.confirm_identity(request, verifier, request.POST.get("password", ""))
-            method = "同一设备输入密码签字"
-        revisits.sign_revisit(
-            current,
-            verifier=verifier,
-            actor=request.user,
-            method=method,
-            shown_fingerprint=request.POST.get("fingerprint", ""),
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{verifier.username}已签字。")
+    _sign_as(
+        request,
+        verifier,
+        request.POST.get("password", ""),
+        lambda **how: revisits.sign_revisit(current, verifier=verifier, actor=request.user, **how),
+    )
     return redirect("survey_revisit", public_id=current.public_id)
 
 
 @login_required
 @require_POST
 def revisit_submit(request, public_id):
-    current = _revisit_for_user(request, public_id, write=True)
+    current = get_revisit_for_user(request, public_id, write=True)
     try:
         revisits.submit_revisit(current, actor=request.user)
     except DomainError as exc:
@@ -718,7 +696,7 @@ def revisit_submit(request, public_id):
 @login_required
 @require_POST
 def revisit_judge(request, public_id):
-    current = _revisit_for_user(request, public_id, write=True)
+    current = get_revisit_for_user(request, public_id, write=True)
     difference = current.differences.filter(key=request.POST.get("key", "")).first()
     if difference is None:
         raise Http404

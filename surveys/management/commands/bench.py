@@ -144,7 +144,9 @@ class Command(BaseCommand):
             generate_surveys(campaign, seed=size)
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE")
+                    # what autovacuum does on a live server: statistics, and the visibility map
+                    # that lets counts read the index alone
+                    cursor.execute("VACUUM ANALYZE")
             self.stdout.write(
                 f"{size:>6}户、{Member.objects.count()}人、{Survey.objects.count()}份调查："
                 f"生成用时 {time.perf_counter() - started:.1f} 秒"
