@@ -768,6 +768,29 @@ class Case(models.Model):
         return "A" if self.source == self.Source.DIBAO else "B"
 
 
+class VillageTally(models.Model):
+    """How many case rows (in scope) a village has at each stage.
+
+    Kept by the services that move case rows (`cases.services.retally`), so that
+    coverage and the dashboards read a few rows per village, not every household.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    village = models.ForeignKey(Village, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=10, choices=Case.Stage.choices)
+    households = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("村进度统计")
+        verbose_name_plural = _("村进度统计")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "village", "stage"], name="one_tally_per_village_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village} {self.get_stage_display()} {self.households}"
+
+
 class AuditEvent(models.Model):
     """Who did what, when, with values before and after. Append-only.
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from . import audit, roles
 from .idnumber import IdNumberError
-from .models import AuditEvent, Campaign, Case, Household, Member, Phase, Profile
+from .models import AuditEvent, Campaign, Case, Household, Member, Phase, Profile, VillageTally
 
 HOUSEHOLD_FIELDS = [
     "village",
@@ -180,14 +180,40 @@ def ensure_case(campaign: Campaign, household: Household, source: str) -> Case:
             "live_members": household.members.filter(status=Member.Status.PRESENT).count(),
         },
     )
+    villages = {household.village_id}
     if not created:
+        villages.add(case.village_id)
         changed = {"in_scope": True, "village_id": household.village_id}
         if case.stage == Case.Stage.PENDING:
             changed["source"] = source
         if any(getattr(case, k) != v for k, v in changed.items()):
             Case.objects.filter(pk=case.pk).update(**changed, updated_at=timezone.now())
             case.refresh_from_db()
+    retally(campaign, villages)
     return case
+
+
+def retally(campaign: Campaign, village_ids) -> None:
+    """Recount the villages' case rows per stage into VillageTally (one aggregate, one upsert)."""
+    village_ids = set(village_ids)
+    if not village_ids:
+        return
+    counts = dict.fromkeys(((v, stage) for v in village_ids for stage in Case.Stage.values), 0)
+    rows = (
+        Case.objects.in_scope()
+        .filter(campaign=campaign, village_id__in=village_ids)
+        .values("village_id", "stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[(row["village_id"], row["stage"])] = row["n"]
+    VillageTally.objects.bulk_create(
+        [VillageTally(campaign=campaign, village_id=v, stage=stage, households=n) for (v, stage), n in counts.items()],
+        update_conflicts=True,
+        unique_fields=["campaign", "village", "stage"],
+        update_fields=["households"],
+    )
 
 
 def refresh_member_counts(household_ids) -> None:
@@ -204,9 +230,10 @@ def refresh_member_counts(household_ids) -> None:
 
 def move_case(campaign: Campaign, household_id: int, stage: str, *, unless: tuple[str, ...] = ()) -> None:
     """Move the household's case row to `stage` (not from a stage listed in `unless`)."""
-    Case.objects.filter(campaign=campaign, household_id=household_id).exclude(stage__in=unless).update(
-        stage=stage, updated_at=timezone.now()
-    )
+    moved = Case.objects.filter(campaign=campaign, household_id=household_id).exclude(stage__in=unless)
+    villages = list(moved.values_list("village_id", flat=True))
+    if moved.update(stage=stage, updated_at=timezone.now()):
+        retally(campaign, villages)
 
 
 def _list_if_dibao(households) -> None:
@@ -219,9 +246,10 @@ def _list_if_dibao(households) -> None:
             ensure_case(campaign, household, Case.Source.DIBAO)
         else:
             # A household's village may change; its case row follows.
-            Case.objects.filter(campaign=campaign, household=household).exclude(village_id=household.village_id).update(
-                village_id=household.village_id
-            )
+            moved = Case.objects.filter(campaign=campaign, household=household).exclude(village_id=household.village_id)
+            old_villages = list(moved.values_list("village_id", flat=True))
+            if moved.update(village_id=household.village_id):
+                retally(campaign, [*old_villages, household.village_id])
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cases import audit, roles
 from cases import services as registry
-from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village
+from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village, VillageTally
 from cases.services import DomainError
 
 from . import sampling
@@ -748,6 +748,7 @@ def list_from_registry(campaign: Campaign, *, actor) -> dict[str, int]:
         for case in cases
     ]
     AuditEvent.objects.bulk_create(events, batch_size=2000)
+    registry.retally(campaign, {case.village_id for case in cases})
     return counts
 
 
@@ -831,6 +832,7 @@ def remove_from_screening(campaign: Campaign, household: Household, *, actor, re
         entry.removed_by, entry.removed_at, entry.removed_reason = actor, timezone.now(), reason[:200]
         entry.save()
     Case.objects.filter(campaign=campaign, household=household).update(in_scope=False, updated_at=timezone.now())
+    registry.retally(campaign, [household.village_id])
     return entry
 
 
@@ -840,20 +842,14 @@ def remove_from_screening(campaign: Campaign, household: Household, *, actor, re
 def coverage_by_village(campaign: Campaign, villages) -> list[dict[str, Any]]:
     """Per village: households to visit, submitted, in draft, not visited, and the report.
 
-    One aggregate over the case rows and one query for the reports, whatever the
-    number of households.
+    Read from the villages' tallies (kept with the case rows) and one query for the
+    reports, whatever the number of households.
     """
     villages = list(villages)
-    counts: dict[tuple[int, str], int] = {}
-    rows = (
-        Case.objects.in_scope()
-        .filter(campaign=campaign, village__in=villages)
-        .values("village_id", "stage")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for row in rows:
-        counts[(row["village_id"], row["stage"])] = row["n"]
+    counts = {
+        (t.village_id, t.stage): t.households
+        for t in VillageTally.objects.filter(campaign=campaign, village__in=villages)
+    }
     reports = {r.village_id: r for r in VillageReport.objects.filter(campaign=campaign).select_related("campaign")}
     out = []
     for village in villages:
@@ -922,6 +918,7 @@ def recompute_stages(campaign: Campaign) -> None:
     )
     reported = VillageReport.objects.filter(campaign=campaign).values("village_id")
     cases.filter(stage=Case.Stage.SUBMITTED, village__in=reported).update(stage=Case.Stage.REPORTED)
+    registry.retally(campaign, Village.objects.filter(town=campaign.town).values_list("id", flat=True))
 
 
 @transaction.atomic
@@ -949,6 +946,7 @@ def report_village(campaign: Campaign, village: Village, *, actor, note: str = "
         campaign=campaign, village=village, reported_by=actor, households=reported.count(), note=note
     )
     reported.update(stage=Case.Stage.REPORTED, updated_at=timezone.now())
+    registry.retally(campaign, [village.id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,

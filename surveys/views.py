@@ -133,10 +133,14 @@ def village_households(request, code):
     campaign = get_current_campaign(request)
     village = _village_for_user(request, code)
     status = request.GET.get("status", "")
-    cases = services.village_cases(campaign, village, status).values(
-        "household_id", "household__public_id", "household__group__name", "source", "stage"
+    # Counted over the case rows alone, then the page's rows read with what they show.
+    ids = services.village_cases(campaign, village, status).values_list("id", flat=True)
+    page = Paginator(ids, page_size()).get_page(request.GET.get("page"))
+    cases = (
+        Case.objects.filter(id__in=list(page))
+        .order_by("-household_id")
+        .values("household_id", "household__public_id", "household__group__name", "source", "stage")
     )
-    page = Paginator(cases, page_size()).get_page(request.GET.get("page"))
     return render(
         request,
         "surveys/village_households.html",
@@ -144,7 +148,7 @@ def village_households(request, code):
             "campaign": campaign,
             "village": village,
             "page": page,
-            "rows": _visit_rows(campaign, list(page)),
+            "rows": _visit_rows(campaign, list(cases)),
             "status": status,
             "can_survey": roles.can_survey(request.user),
             "report": VillageReport.objects.filter(campaign=campaign, village=village)

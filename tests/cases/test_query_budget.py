@@ -10,7 +10,7 @@ from cases.demo import generate_households
 # session, user, profile (role), households count (paginator), villages count (is
 # there a choice to show?), village choices, the page of households (with village
 # and group), their live members (one prefetch).
-LIST_QUERIES = 8
+LIST_QUERIES = 9
 
 
 def _list_queries(client, **params):
