@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from . import roles
 from .forms import HouseholdFilterForm
@@ -13,6 +15,18 @@ from .models import Household, Village, id_search_kind
 from .services import record_id_search
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many rows there are (read from a tally) instead of counting them."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 def page_size() -> int:

@@ -779,6 +779,7 @@ class VillageTally(models.Model):
     village = models.ForeignKey(Village, on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=10, choices=Case.Stage.choices)
     households = models.PositiveIntegerField(default=0)
+    members = models.PositiveIntegerField(default=0)  # their live members (Case.live_members)
 
     class Meta:
         verbose_name = _("村进度统计")

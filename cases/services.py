@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -198,21 +198,24 @@ def retally(campaign: Campaign, village_ids) -> None:
     village_ids = set(village_ids)
     if not village_ids:
         return
-    counts = dict.fromkeys(((v, stage) for v in village_ids for stage in Case.Stage.values), 0)
+    counts = dict.fromkeys(((v, stage) for v in village_ids for stage in Case.Stage.values), (0, 0))
     rows = (
         Case.objects.in_scope()
         .filter(campaign=campaign, village_id__in=village_ids)
         .values("village_id", "stage")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), people=Sum("live_members"))
         .order_by()
     )
     for row in rows:
-        counts[(row["village_id"], row["stage"])] = row["n"]
+        counts[(row["village_id"], row["stage"])] = (row["n"], row["people"] or 0)
     VillageTally.objects.bulk_create(
-        [VillageTally(campaign=campaign, village_id=v, stage=stage, households=n) for (v, stage), n in counts.items()],
+        [
+            VillageTally(campaign=campaign, village_id=v, stage=stage, households=n, members=people)
+            for (v, stage), (n, people) in counts.items()
+        ],
         update_conflicts=True,
         unique_fields=["campaign", "village", "stage"],
-        update_fields=["households"],
+        update_fields=["households", "members"],
     )
 
 
@@ -225,7 +228,13 @@ def refresh_member_counts(household_ids) -> None:
         .annotate(n=Count("id"))
         .values("n")
     )
-    Case.objects.filter(household_id__in=household_ids).update(live_members=Coalesce(Subquery(live), 0))
+    cases = Case.objects.filter(household_id__in=household_ids)
+    cases.update(live_members=Coalesce(Subquery(live), 0))
+    touched: dict[int, set[int]] = {}
+    for campaign_id, village_id in cases.values_list("campaign_id", "village_id").distinct():
+        touched.setdefault(campaign_id, set()).add(village_id)
+    for campaign in Campaign.objects.filter(pk__in=touched):
+        retally(campaign, touched[campaign.pk])
 
 
 def move_case(campaign: Campaign, household_id: int, stage: str, *, unless: tuple[str, ...] = ()) -> None:

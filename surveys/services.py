@@ -886,7 +886,16 @@ def unsubmitted(campaign: Campaign, village: Village):
 
 def unaccounted_members(campaign: Campaign, village: Village) -> int:
     """Registered members of the village not yet accounted for by a submitted survey (户不漏人)."""
-    return open_cases(campaign, village).aggregate(n=Sum("live_members"))["n"] or 0
+    open_stages = [Case.Stage.PENDING, Case.Stage.DRAFT]
+    tallies = VillageTally.objects.filter(campaign=campaign, village=village, stage__in=open_stages)
+    return tallies.aggregate(n=Sum("members"))["n"] or 0
+
+
+def village_case_count(campaign: Campaign, village: Village, status: str = "") -> int:
+    """How many rows the village's list has for the filter, from its tallies."""
+    stages = VILLAGE_LIST_FILTERS.get(status, Case.Stage.values)
+    tallies = VillageTally.objects.filter(campaign=campaign, village=village, stage__in=stages)
+    return tallies.aggregate(n=Sum("households"))["n"] or 0
 
 
 VILLAGE_LIST_FILTERS = {

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cases import roles
 from cases import services as registry
 from cases.access import get_current_campaign, get_household_for_user
-from cases.lists import page_size, url_maker
+from cases.lists import CountedPaginator, page_size, url_maker
 from cases.models import Case, Member, Village
 from cases.responses import conflict
 from cases.services import DomainError, StaleEdit
@@ -135,7 +135,8 @@ def village_households(request, code):
     status = request.GET.get("status", "")
     # Counted over the case rows alone, then the page's rows read with what they show.
     ids = services.village_cases(campaign, village, status).values_list("id", flat=True)
-    page = Paginator(ids, page_size()).get_page(request.GET.get("page"))
+    count = services.village_case_count(campaign, village, status)
+    page = CountedPaginator(ids, page_size(), count=count).get_page(request.GET.get("page"))
     cases = (
         Case.objects.filter(id__in=list(page))
         .order_by("-household_id")
