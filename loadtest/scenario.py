@@ -31,8 +31,8 @@ COMPLETE = {
     "h-recommendation_reason": "经入户核实，家庭情况属实，维持原保障。",
     "h-head_confirmation": "signed",
 }
-# To see the lost-write check fail: LOAD_DROP_FIELDS=edit_version posts the survey form
-# without its optimistic-lock field, as a page from before that field existed would.
+# LOAD_DROP_FIELDS=edit_version posts the survey form without its optimistic-lock field, as a
+# page from before that field existed would: the server now refuses such a save as stale (409).
 DROPPED = set(filter(None, os.environ.get("LOAD_DROP_FIELDS", "").split(",")))
 SURVEY_ID = re.compile(r"/surveys/([0-9a-f-]{36})/")
 
