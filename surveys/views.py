@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import roles
@@ -59,6 +60,8 @@ def coverage(request):
             "totals": totals,
             "can_survey": roles.can_survey(request.user),
             "sees_town": roles.village_scope(request.user) is None,
+            # after the deadline a missing report is overdue, not merely not yet in
+            "overdue": timezone.localdate() > campaign.village_report_deadline,
         },
     )
 

@@ -43,3 +43,38 @@ def test_anonymous_visitors_are_sent_to_login(client, survey_a, village_a):
         assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
     for name in ["survey_preview", "survey_submit", "survey_sign", "survey_investigators", "survey_correct"]:
         assert client.post(reverse(name, args=[survey_a.public_id])).status_code == 302
+
+
+WHOLE_TOWN = {"town_office", "leadership", "county_officer", "admin_user"}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_it_answers_the_town_level_pages_by_role(persona, request, client, campaign):
+    """The sample and the investigators' record: whole-town roles read them; villages and work
+    groups may not see in advance which of their households will be re-visited."""
+    client.force_login(request.getfixturevalue(persona))
+    status = 200 if persona in WHOLE_TOWN else 403
+    for url in [reverse("survey_sample", args=["town"]), reverse("survey_investigators_record")]:
+        response = client.get(url)
+        assert response.status_code == status, (persona, url)
+        assert ("样本" in response.content.decode() or "调查人记录" in response.content.decode()) == (status == 200)
+    assert client.get(reverse("survey_sample", args=["nowhere"])).status_code in (403, 404)
+
+
+def test_anonymous_visitors_are_sent_to_login_from_the_new_pages(client, campaign):
+    for url in [
+        reverse("survey_sample", args=["town"]),
+        reverse("survey_investigators_record"),
+        reverse("accounts"),
+        reverse("account_create"),
+        reverse("password_change"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url
+    for url in [
+        reverse("survey_sample_draw", args=["town"]),
+        reverse("campaign_advance"),
+        reverse("survey_screening_from_registry"),
+    ]:
+        response = client.post(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), url

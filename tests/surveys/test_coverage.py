@@ -26,3 +26,20 @@ def test_it_marks_a_report_after_the_deadline_as_overdue(client, cadre_a, group_
     client.post(reverse("survey_report", args=[village_a.code]))
     coverage = client.get(reverse("survey_coverage")).content.decode()
     assert "逾期" in coverage and "按时" not in coverage  # reported in 2026, after the 2019 deadline
+
+
+def test_it_flags_a_village_without_a_report_after_the_deadline_as_overdue(client, town_office, campaign, household_a):
+    import datetime as dt
+
+    from cases.models import Campaign
+
+    client.force_login(town_office)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        village_report_deadline=dt.date.today() + dt.timedelta(days=1),
+        county_report_deadline=dt.date.today() + dt.timedelta(days=5),
+    )
+    page = client.get(reverse("survey_coverage")).content.decode()
+    assert "逾期未上报" not in page and "未上报" in page
+    Campaign.objects.filter(pk=campaign.pk).update(village_report_deadline=dt.date(2019, 11, 6))
+    page = client.get(reverse("survey_coverage")).content.decode()
+    assert page.count('data-testid="overdue"') == 15
