@@ -94,6 +94,7 @@ def _lock(revisit: Revisit) -> Revisit:
     )
     if not revisit.is_draft:
         raise DomainError("核查已提交，不能修改。")
+    sample_phase_gate(revisit.entry.sample.campaign, revisit.entry.sample.level, "核查")
     return revisit
 
 
@@ -343,7 +344,12 @@ def submit_revisit(revisit: Revisit, *, actor) -> Revisit:
 @transaction.atomic
 def judge_difference(difference: Difference, *, verdict: str, note: str, actor) -> Difference:
     """A verdict on one difference; one that accuses the household or the investigator needs a note."""
-    difference = Difference.objects.select_for_update().select_related("revisit__entry").get(pk=difference.pk)
+    difference = (
+        Difference.objects.select_for_update(of=("self",))
+        .select_related("revisit__entry__sample__campaign")
+        .get(pk=difference.pk)
+    )
+    sample_phase_gate(difference.revisit.entry.sample.campaign, difference.revisit.entry.sample.level, "认定差异")
     if verdict not in Difference.Verdict.values:
         raise DomainError("请选择认定结果。", field="verdict")
     if verdict in ACCUSING and not note.strip():

@@ -1120,6 +1120,7 @@ def draw_sample(campaign: Campaign, *, level: str, actor, seed: str | None = Non
 @transaction.atomic
 def add_to_sample(sample: Sample, household: Household, *, actor, reason: str) -> SampleEntry:
     """The town adds a household to its re-visits (say, a proposed exit or enrolment), with a reason."""
+    sample_phase_gate(sample.campaign, sample.level, "增加核查户")
     reason = reason.strip()
     if not reason:
         raise DomainError("请填写增加核查的原因。", field="reason")

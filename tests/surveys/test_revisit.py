@@ -122,3 +122,15 @@ def test_revisits_belong_to_phase_3(sampled, town_office, campaign):
         revisits.start_revisit(sampled, actor=town_office)
     assert not Revisit.objects.exists()
     assert Sample.objects.count() == 1
+
+
+def test_nothing_of_the_town_sample_changes_outside_phase_3(sampled, town_office, campaign, household_b):
+    revisit = revisits.start_revisit(sampled, actor=town_office)
+    Campaign.objects.filter(pk=campaign.pk).update(current_phase=Campaign.PhaseNumber.SUPERVISE)
+    sampled.sample.campaign.refresh_from_db()
+    with pytest.raises(services.DomainError, match="只能在第三阶段"):
+        revisits.save_revisit(revisit, _found(revisit), actor=town_office)
+    with pytest.raises(services.DomainError, match="只能在第三阶段"):
+        services.add_to_sample(sampled.sample, household_b, actor=town_office, reason="补充")
+    assert sampled.sample.entries.count() == 1
+    assert Revisit.objects.get(pk=revisit.pk).covered_persons == 0
