@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -235,6 +237,13 @@ class AccountForm(forms.Form):
         self.fields["role"].choices = [(r.value, r.label) for r in Profile.Role if r.value in roles_allowed]
         self.fields["village"].queryset = Village.objects.filter(town=campaign.town)
         self.fields["work_group"].queryset = campaign.work_groups.all()
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if re.fullmatch(r"[0-9]{15}|[0-9]{17}[0-9Xx]", username):
+            # a login name shows in pages, addresses and the trail: never a person's ID number
+            raise forms.ValidationError(_("登录名不能使用身份证号。"))
+        return username
 
 
 class ReasonForm(forms.Form):

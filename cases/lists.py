@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from . import roles
 from .forms import HouseholdFilterForm
-from .models import Household, Village, id_search_kind
+from .models import AuditEvent, Household, Village, id_search_kind
 from .services import record_id_search
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
@@ -53,8 +55,18 @@ def household_queryset(user, params):
     qs = Household.objects.visible_to(user)
     if not form.is_valid():
         return form, qs.none() if "q" in form.errors else qs
-    qs = qs.filtered(**form.cleaned_data)
     kind = id_search_kind(form.cleaned_data["q"])
+    if kind and not roles.can_read_full_ids(user) and id_searches_last_hour(user) >= settings.ID_SEARCHES_PER_HOUR:
+        # a whole-number search answers yes or no: unlimited, it would let a masked number
+        # (area code, last four digits, age shown) be completed by trying the birth dates
+        form.add_error("q", "按身份证号查找过于频繁，请一小时后再试，或请镇社会事务办查找。")
+        return form, qs.none()
+    qs = qs.filtered(**form.cleaned_data)
     if kind:
         record_id_search(actor=user, kind=kind)
     return form, qs
+
+
+def id_searches_last_hour(user) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    return AuditEvent.objects.filter(actor=user, action=AuditEvent.Action.SEARCH_ID, at__gte=since).count()

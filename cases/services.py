@@ -616,9 +616,16 @@ def reset_password(user, *, actor) -> str:
     password = _temporary_password()
     user.set_password(password)
     user.save(update_fields=["password"])
-    with audit.tracking(profile, actor=actor, reason="重置密码"):
-        profile.must_change_password = True
-        profile.save(update_fields=["must_change_password"])
+    profile.must_change_password = True
+    profile.save(update_fields=["must_change_password"])
+    # recorded every time, also when the account still had to change its password
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=profile,
+        after={"密码": "已重置（临时密码）"},
+        reason="重置密码",
+    )
     return password
 
 
@@ -666,6 +673,10 @@ def confirm_identity(request, user, password: str) -> None:
     """
     if not password:
         raise DomainError(f"请{user.get_username()}输入本人密码。", field="password")
+    profile = Profile.objects.filter(user=user).first()
+    if profile is not None and profile.must_change_password:
+        # a password someone else set (a new account, a reset) proves nothing about the person
+        raise DomainError(f"{user.get_username()}须先本人登录并修改密码，才能签字。", field="password")
     with transaction.atomic():
         lock_account(user.get_username())
         confirmed = authenticate(request, username=user.get_username(), password=password)
@@ -673,8 +684,8 @@ def confirm_identity(request, user, password: str) -> None:
         # Answered here, beside the signature, instead of by the lockout page.
         request.axes_locked_out = False
         raise DomainError(
-            f"{user.get_username()}的密码错误次数过多，已暂时锁定{settings.AXES_COOLOFF_TIME.seconds // 60}分钟；"
-            "请稍后再试，或由本人登录签字。",
+            f"{user.get_username()}的账号或本设备的密码错误次数过多，已暂时锁定"
+            f"{settings.AXES_COOLOFF_TIME.seconds // 60}分钟；请稍后再试，或由本人登录签字。",
             field="password",
         )
     if confirmed is None or confirmed.pk != user.pk:

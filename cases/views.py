@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Q, prefetch_related_objects
@@ -146,10 +148,16 @@ def household_list(request):
     )
 
 
-def _timeline(household):
-    events = (
-        AuditEvent.objects.filter(household=household).select_related("actor__profile").order_by("-at", "-id")[:200]
-    )
+# The higher levels' checks of a household: a village must not learn in advance which of
+# its households will be re-visited, nor why.
+HIGHER_LEVEL_CHECKS = ["surveys.Sample", "surveys.SampleEntry", "surveys.Revisit", "surveys.Difference"]
+
+
+def _timeline(household, user):
+    events = AuditEvent.objects.filter(household=household)
+    if roles.village_scope(user) is not None:
+        events = events.exclude(model__in=HIGHER_LEVEL_CHECKS)
+    events = events.select_related("actor__profile").order_by("-at", "-id")[:200]
     return [(e, display_changes(e)) for e in events]
 
 
@@ -163,7 +171,7 @@ def _detail(request, household, *, show_ids: bool):
             "household": household,
             "members": [m for m in members if m.is_live],
             "former_members": [m for m in members if not m.is_live],
-            "timeline": _timeline(household),
+            "timeline": _timeline(household, request.user),
             "show_ids": show_ids,
             "can_reveal": roles.can_read_full_ids(request.user),
         },
@@ -446,8 +454,19 @@ class Login(auth_views.LoginView):
             return super().post(request, *args, **kwargs)
 
 
+class OwnPasswordForm(PasswordChangeForm):
+    def clean_new_password1(self):
+        password = self.cleaned_data["new_password1"]
+        if self.user.check_password(password):
+            # otherwise a password someone else set would stay, only no longer flagged
+            raise ValidationError("新密码不能与原密码相同。")
+        return password
+
+
 class PasswordChange(auth_views.PasswordChangeView):
     """Change one's own password; ends the forced change after a reset or a new account."""
+
+    form_class = OwnPasswordForm
 
     def get_context_data(self, **kwargs):
         profile = roles.profile_of(self.request.user)

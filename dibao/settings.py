@@ -181,6 +181,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Rows per page of every list.
 LIST_PAGE_SIZE = 30
+# Searches by ID number an hour for roles that may not see full numbers (each one is recorded).
+ID_SEARCHES_PER_HOUR = int(os.environ.get("ID_SEARCHES_PER_HOUR", "10"))
 
 # Uploads: the roll import refuses larger files with a clear message.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024

@@ -599,7 +599,8 @@ def sample_add(request, level):
 @require_POST
 def revisit_start(request, level, household_id):
     campaign = _sample_reader(request, level)
-    roles.require(roles.can_edit_campaign(request.user))
+    # the county's own spot-checks are the county's work (phase 4), not the town office's
+    roles.require(roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN)
     household = get_household_for_user(request, household_id)
     entry = SampleEntry.objects.filter(sample__campaign=campaign, sample__level=level, household=household).first()
     if entry is None:
@@ -675,7 +676,10 @@ def revisit_verifiers(request, public_id):
 @require_POST
 def revisit_sign(request, public_id):
     current = get_revisit_for_user(request, public_id, write=True)
-    signature = current.signatures.select_related("verifier").filter(verifier_id=request.POST.get("verifier")).first()
+    verifier_id = request.POST.get("verifier", "")
+    if not verifier_id.isdigit():
+        raise Http404
+    signature = current.signatures.select_related("verifier").filter(verifier_id=int(verifier_id)).first()
     if signature is None:
         raise Http404
     verifier = signature.verifier
