@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from cases.models import AuditEvent, Campaign, Household
 from tests.cases.test_campaign import _form
+from tests.cases.test_member_facts import _member_form
 
 
 def _household_form(household, **changes):
@@ -50,18 +51,7 @@ def test_a_stale_household_save_is_refused_and_shows_the_other_change(client, ca
 
 def test_a_stale_member_save_is_refused(client, cadre_a, town_office, household_a):
     head = household_a.head()
-    data = {
-        "name": head.name,
-        "id_number": "",
-        "relationship": "02",
-        "ethnicity": "汉族",
-        "marital_status": "married",
-        "education": "primary",
-        "health": "healthy",
-        "work_ability": "normal",
-        "employment": "farming",
-        "seen_version": head.version,
-    }
+    data = _member_form(head, id_number="", seen_version=head.version)
     client.force_login(town_office)
     client.post(reverse("member_edit", args=[head.public_id]), {**data, "education": "junior"})
     client.force_login(cadre_a)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from cases import services
 from cases.models import AuditEvent, Household, Member
+from tests.cases.test_member_facts import _member_form
 from tests.conftest import new_id
 
 
@@ -59,18 +60,7 @@ def test_the_member_form_never_shows_the_full_number(client, cadre_a, household_
     page = client.get(reverse("member_edit", args=[head.public_id])).content.decode()
     assert head.id_number not in page and head.masked_id in page
     # left empty, the number stays; a complete new number corrects it
-    data = {
-        "name": head.name,
-        "id_number": "",
-        "relationship": "02",
-        "ethnicity": "汉族",
-        "marital_status": "married",
-        "education": "primary",
-        "health": "healthy",
-        "work_ability": "normal",
-        "employment": "farming",
-        "seen_version": head.version,
-    }
+    data = _member_form(head, id_number="", seen_version=head.version)
     client.post(reverse("member_edit", args=[head.public_id]), data)
     head.refresh_from_db()
     assert head.marital_status == "married" and head.id_number == household_a.head().id_number
