@@ -176,6 +176,12 @@ class Campaign(models.Model):
     minimum_amount = models.DecimalField(
         _("最低补差金额（元/月）"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(0)]
     )
+    # 公示: the plan's public notice of the results lasts seven days; a longer one is allowed.
+    notice_days = models.PositiveSmallIntegerField(
+        _("公示天数"),
+        default=7,
+        validators=[MinValueValidator(7, _("公示期不得少于7天。")), MaxValueValidator(30)],
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Bumped by every saved edit: a form that carries an older number is refused (no lost updates).
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
@@ -728,6 +734,14 @@ class Case(models.Model):
         SUBMITTED = "submitted", _("已提交")
         REPORTED = "reported", _("已上报")
 
+    class Review(models.TextChoices):
+        """The town's part, after the village reported: decided, on public notice, sent to the county."""
+
+        UNDECIDED = "", _("待决定")
+        DECIDED = "decided", _("已决定")
+        ON_NOTICE = "on_notice", _("公示中")
+        SENT = "sent", _("已报县")
+
     # Stages at which the household's survey is submitted.
     SURVEYED = (Stage.SUBMITTED, Stage.REPORTED)
 
@@ -744,6 +758,17 @@ class Case(models.Model):
     # Phase 3 and 4: in the town's or the county's re-verification sample.
     town_sampled = models.BooleanField(_("镇级抽中"), default=False)
     county_sampled = models.BooleanField(_("县级抽中"), default=False)
+    # Its town re-visit is signed and submitted (a sampled household is decided only after it).
+    town_revisited = models.BooleanField(_("镇级已核查"), default=False)
+    # Checked in full whatever the draw: named in an objection or a complaint. (Relatives of
+    # cadres and staff are read from the members' flag.)
+    full_check = models.BooleanField(_("全面核查"), default=False)
+    review = models.CharField(_("镇级审核"), max_length=10, choices=Review.choices, blank=True, default="")
+    # The town's current decision; earlier ones stay as they were (never edited in place).
+    decision = models.ForeignKey(
+        "Decision", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("当前决定")
+    )
+    outcome = models.CharField(_("决定"), max_length=10, blank=True, default="")
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = CaseQuerySet.as_manager()
@@ -757,6 +782,8 @@ class Case(models.Model):
         indexes = [
             # coverage: counts per village and stage; the village list: one village's rows newest first
             models.Index(fields=["campaign", "village", "in_scope", "stage", "-household"], name="case_village_idx"),
+            # the decision list and the report's counts: one village's rows by review stage
+            models.Index(fields=["campaign", "village", "review", "-household"], name="case_review_idx"),
         ]
 
     def __str__(self) -> str:
@@ -766,6 +793,133 @@ class Case(models.Model):
     def form(self) -> str:
         """Form A for households in dibao, form B for the screening list."""
         return "A" if self.source == self.Source.DIBAO else "B"
+
+
+class Decision(models.Model):
+    """The town's decision on one household of the campaign, signed by the officer who made it.
+
+    Never edited: deciding again writes a new row and moves the case's pointer, so every
+    earlier decision stays as it was signed. The basis (the village survey or the town's
+    re-visit) and the figures proposed to the officer are kept with it.
+    """
+
+    class Outcome(models.TextChoices):
+        # the same codes as the survey's conclusion and the eligibility engine
+        KEEP = "keep", _("维持")
+        ADJUST = "adjust", _("调整")
+        EXIT = "exit", _("清退")
+        ENROL = "enrol", _("新纳入")
+        TEMPORARY = "temporary", _("临时救助")
+        REJECT = "reject", _("不予纳入")
+
+    class Basis(models.TextChoices):
+        SURVEY = "survey", _("村级入户调查")
+        REVISIT = "revisit", _("镇级入户核查")
+
+    # Outcomes under which the household is paid dibao afterwards.
+    PAYING = (Outcome.KEEP, Outcome.ADJUST, Outcome.ENROL)
+    # Outcomes that change the household's dibao (the 公示 list's changes).
+    CHANGES = (Outcome.ENROL, Outcome.ADJUST, Outcome.EXIT)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    outcome = models.CharField(_("决定"), max_length=10, choices=Outcome.choices)
+    covered_persons = models.PositiveSmallIntegerField(_("保障人数"), default=0)
+    monthly_amount = models.DecimalField(_("月保障金（元）"), **MONEY, default=Decimal("0"))
+    dibao_class = models.CharField(_("保障类别/档次"), max_length=20, blank=True)
+    basis = models.CharField(_("依据"), max_length=10, choices=Basis.choices)
+    # What the officer was shown: the engine's outcome and amount, the village's (and the
+    # re-visit's) conclusion, the household's figures before. Keys in Chinese, for the record.
+    proposal = models.JSONField(_("建议"), default=dict)
+    reason = models.TextField(_("理由"), blank=True)
+    as_proposed = models.BooleanField(_("按建议批量决定"), default=False)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("决定时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("镇级决定")
+        verbose_name_plural = _("镇级决定")
+        ordering = ["case", "-decided_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(outcome="exit") | ~Q(reason=""), name="decision_exit_has_reason"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["keep", "adjust", "enrol"], covered_persons__gte=1, monthly_amount__gt=0)
+                | Q(outcome__in=["exit", "temporary", "reject"], covered_persons=0, monthly_amount=0),
+                name="decision_paying_has_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} {self.monthly_amount}元"
+
+
+class Notice(models.Model):
+    """公示: a village's results on public notice for the campaign's notice period."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="notices")
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="notices")
+    starts_on = models.DateField(_("公示开始"))
+    ends_on = models.DateField(_("公示结束"))
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("公示")
+        verbose_name_plural = _("公示")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "village"], name="one_notice_per_village"),
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="notice_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village} 公示 {self.starts_on:%m-%d}至{self.ends_on:%m-%d}"
+
+    def is_open(self, today: dt.date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.starts_on <= today <= self.ends_on
+
+    def has_ended(self, today: dt.date | None = None) -> bool:
+        return (today or timezone.localdate()) > self.ends_on
+
+
+class Objection(models.Model):
+    """An objection to a household on notice: it puts the household on the full-check list
+    and holds its decision until resolved with a written result."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("电话")
+        VISIT = "visit", _("来访")
+        LETTER = "letter", _("信函")
+        ONLINE = "online", _("网络")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="objections")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="objections")
+    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    # Blank when anonymous.
+    objector = models.CharField(_("异议人"), max_length=50, blank=True)
+    contact = models.CharField(_("联系方式"), max_length=50, blank=True)
+    content = models.TextField(_("异议内容"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    result = models.TextField(_("处理结果"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("公示异议")
+        verbose_name_plural = _("公示异议")
+        ordering = ["-recorded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}异议（{'已处理' if self.resolved_at else '待处理'}）"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
 
 
 class VillageTally(models.Model):

@@ -73,6 +73,7 @@ CAMPAIGN_FIELDS = [
     "asset_multiplier_severe",
     "purchase_lookback_years",
     "minimum_amount",
+    "notice_days",
 ]
 
 

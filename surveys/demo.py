@@ -181,3 +181,44 @@ def _write_surveys(campaign, rng, plan, cadre, partner) -> int:
     SurveySignature.objects.bulk_create(signatures, batch_size=4000)
     AuditEvent.objects.bulk_create(events, batch_size=4000)
     return len(surveys)
+
+
+def revisit_as_found(entry, *, verifiers, actor, visit_date: dt.date, **changes):
+    """A town re-visit that finds what the village recorded (with `changes` to the header),
+    signed by the verifiers and submitted: for the demo's later stages, the tests and the bench."""
+    from .eligibility import REFUSING_VEHICLES
+    from .revisits import RevisitInput, RevisitMemberInput, save_revisit, set_verifiers, sign_revisit, start_revisit
+    from .revisits import submit_revisit as submit
+
+    revisit = start_revisit(entry, actor=actor)
+    survey = revisit.survey
+    incomes = {m.pk: {i.category: i.amount for i in m.incomes.all()} for m in survey.members.all()}
+    members = [
+        RevisitMemberInput(
+            survey_member_id=m.survey_member_id,
+            present=m.present,
+            counted=m.counted,
+            incomes=incomes.get(m.survey_member_id, {}),
+        )
+        for m in revisit.members.all()
+    ]
+    header = {
+        "visit_date": visit_date,
+        "covered_persons": survey.covered_persons,
+        "financial_assets": survey.deposits + survey.securities + survey.commercial_insurance + survey.money_owed,
+        "registered_business": bool(survey.business),
+        "employs_others": survey.employs_others,
+        "shop_fronts": survey.shop_fronts,
+        "refusing_vehicle": any(
+            v.kind in REFUSING_VEHICLES and not v.disability_vehicle for v in survey.vehicles.all()
+        ),
+        "main_cause": survey.main_cause,
+        "recommendation": survey.recommendation,
+        **changes,
+    }
+    revisit = save_revisit(revisit, RevisitInput(header=header, members=members), actor=actor)
+    set_verifiers(revisit, verifiers, actor=actor)
+    for verifier in verifiers:
+        fingerprint = type(revisit).objects.prefetch_related("members").get(pk=revisit.pk).content_fingerprint()
+        sign_revisit(revisit, verifier=verifier, actor=actor, method="本人登录签字", shown_fingerprint=fingerprint)
+    return submit(revisit, actor=actor)

@@ -553,6 +553,31 @@ class VillageReport(models.Model):
         return timezone.localtime(self.reported_at).date() <= self.campaign.village_report_deadline
 
 
+class TownReport(models.Model):
+    """The town's report to the county (due 11/10): who sent it and when; it locks the town's decisions.
+
+    `figures` keeps what the report said when it was sent (counts, the sample's estimates),
+    so a later reader sees the report as the county received it.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.OneToOneField("cases.Campaign", on_delete=models.PROTECT, related_name="town_report")
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField(_("报送时间"), default=timezone.now)
+    late_reason = models.CharField(_("逾期原因"), max_length=300, blank=True)
+    figures = models.JSONField(_("报告数据"), default=dict)
+
+    class Meta:
+        verbose_name = _("镇级报告")
+        verbose_name_plural = _("镇级报告")
+
+    def __str__(self) -> str:
+        return f"镇级报告 {self.sent_at:%Y-%m-%d %H:%M}"
+
+    def on_time(self) -> bool:
+        return timezone.localtime(self.sent_at).date() <= self.campaign.county_report_deadline
+
+
 class Sample(models.Model):
     """A re-verification sample: the town's (≥20%, phase 3) or the county's (≥10%, phase 4).
 
@@ -636,6 +661,11 @@ class Revisit(models.Model):
     main_cause = models.CharField(_("主要致困原因"), max_length=12, choices=Survey.Cause.choices, blank=True)
     recommendation = models.CharField(_("核查结论"), max_length=10, choices=Survey.Recommendation.choices, blank=True)
     findings = models.TextField(_("核查情况"), blank=True)
+    # The engine on what the verifiers found, stored with the submission like a survey's.
+    suggested_outcome = models.CharField(
+        _("系统建议"), max_length=10, choices=Survey.Recommendation.choices, blank=True
+    )
+    suggested_amount = models.DecimalField(_("建议月补差"), max_digits=12, decimal_places=2, null=True, blank=True)
     edit_version = models.PositiveIntegerField(_("编辑版本"), default=1, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -9,7 +9,7 @@ Each function is atomic, checks the phase, writes the audit record and raises Do
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -23,17 +23,18 @@ from cases import services as registry
 from cases.models import AuditEvent, Campaign, Case
 from cases.services import DomainError
 
-from .eligibility import INCOME_CATEGORIES, REFUSING_VEHICLES
+from .eligibility import INCOME_CATEGORIES, REFUSING_VEHICLES, Person, Result, Vehicle, assess
 from .models import (
     Difference,
     Revisit,
     RevisitMember,
     RevisitSignature,
+    Sample,
     SampleEntry,
     Survey,
     SurveySignature,
 )
-from .services import sample_phase_gate
+from .services import facts_from, input_from, rules_for, sample_phase_gate
 
 REVISIT_FIELDS = [
     "visit_date",
@@ -303,12 +304,48 @@ def comparison(revisit: Revisit) -> list[dict[str, Any]]:
     return rows
 
 
+def assess_revisit(revisit: Revisit) -> Result:
+    """The engine on what the verifiers found: the village survey's facts with the re-visit's
+    members, incomes, covered persons and property grounds in their place."""
+    survey = revisit.survey
+    registered = {m.pk: m for m in survey.household.members.all()}
+    people = []
+    for m in revisit.members.all():
+        if not (m.present and m.counted):
+            continue
+        member = registered.get(m.survey_member.member_id)
+        people.append(
+            Person(
+                name=m.survey_member.name,
+                incomes={k: Decimal(v) for k, v in m.incomes.items()},
+                health=member.health if member else "",
+                disability_grade=member.disability_grade if member else None,
+            )
+        )
+    facts = replace(
+        facts_from(survey, input_from(survey)),
+        people=people,
+        covered_persons=revisit.covered_persons,
+        financial_assets=Decimal(revisit.financial_assets),
+        vehicles=[Vehicle("car")] if revisit.refusing_vehicle else [],
+        registered_business=revisit.registered_business,
+        employs_others=revisit.employs_others,
+        shop_fronts=revisit.shop_fronts,
+        visit_date=revisit.visit_date,
+    )
+    return assess(facts, rules_for(survey))
+
+
 @transaction.atomic
 def submit_revisit(revisit: Revisit, *, actor) -> Revisit:
     """Submit a complete, signed re-visit: its differences with the village survey are kept for verdicts."""
     revisit = _lock(revisit)
     sample_phase_gate(revisit.entry.sample.campaign, revisit.entry.sample.level, "核查")
-    revisit = Revisit.objects.prefetch_related("members").select_related("entry__sample__campaign").get(pk=revisit.pk)
+    revisit = (
+        Revisit.objects.prefetch_related("members__survey_member")
+        .select_related("entry__sample__campaign", "survey__campaign", "survey__household")
+        .get(pk=revisit.pk)
+    )
     problems = revisit_problems(revisit)
     if problems:
         raise DomainError("不能提交：" + "；".join(p.rstrip("。") for p in problems) + "。")
@@ -326,8 +363,15 @@ def submit_revisit(revisit: Revisit, *, actor) -> Revisit:
             if row["differs"]
         ]
     )
+    result = assess_revisit(revisit)
+    revisit.suggested_outcome, revisit.suggested_amount = result.suggested_outcome, result.suggested_amount
     revisit.status, revisit.submitted_by, revisit.submitted_at = Revisit.Status.SUBMITTED, actor, timezone.now()
-    revisit.save(update_fields=["status", "submitted_by", "submitted_at"])
+    revisit.save(update_fields=["status", "submitted_by", "submitted_at", "suggested_outcome", "suggested_amount"])
+    if revisit.entry.sample.level == Sample.Level.TOWN:
+        # The case row says the household may now be decided (and counts it as re-visited).
+        Case.objects.filter(campaign=revisit.entry.sample.campaign, household=revisit.entry.household_id).update(
+            town_revisited=True, updated_at=timezone.now()
+        )
     audit.record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from cases import audit, roles
 from cases import services as registry
+from cases.decisions import full_check_cases
 from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village, VillageTally
 from cases.services import DomainError
 
@@ -48,6 +49,7 @@ from .models import (
     SurveySignature,
     SurveySupporter,
     SurveyVehicle,
+    TownReport,
     VillageReport,
 )
 
@@ -994,9 +996,13 @@ def advance_phase(campaign: Campaign, *, actor, reason: str = "") -> Campaign:
                     "请督促上报；确需先进入汇总核实阶段的，请写明原因。",
                     field="reason",
                 )
-        elif target > Campaign.PhaseNumber.VERIFY and not reason:
-            step = "镇级报告报县" if target == Campaign.PhaseNumber.SUPERVISE else "县级督查结论"
-            raise DomainError(f"系统尚未记录{step}；如已完成，请写明情况后再进入下一阶段。", field="reason")
+        elif target == Campaign.PhaseNumber.SUPERVISE and not reason:
+            if not TownReport.objects.filter(campaign=campaign).exists():
+                raise DomainError(
+                    "镇级报告尚未报县；如已通过其他方式报送，请写明情况后再进入下一阶段。", field="reason"
+                )
+        elif target == Campaign.PhaseNumber.CLOSED and not reason:
+            raise DomainError("系统尚未记录县级督查结论；如已完成，请写明情况后再进入下一阶段。", field="reason")
         with audit.tracking(
             campaign, actor=actor, fields=["current_phase"], campaign=campaign, reason=reason or "进入下一阶段"
         ):
@@ -1027,11 +1033,10 @@ def sample_phase_gate(campaign: Campaign, level: str, action: str) -> None:
 
 
 def full_check_households(campaign: Campaign):
-    """Households the higher level checks in full, never by chance: a live member is a
-    relative of a village cadre or of dibao staff (the registry's flag). Households named in
-    a complaint or a public-notice objection join them when those are recorded."""
-    relatives = Member.objects.filter(household=OuterRef("pk"), status=Member.Status.PRESENT, is_cadre_relative=True)
-    return survey_universe(campaign).filter(Exists(relatives))
+    """Households the higher level checks in full, never by chance (cases.decisions.full_check_cases):
+    a live member is a relative of a village cadre or of dibao staff, or the household is named
+    in an objection to the 公示 (later: a complaint)."""
+    return Household.objects.filter(pk__in=full_check_cases(campaign).values("household_id"))
 
 
 def sample_units(campaign: Campaign, villages=None) -> list[tuple[str, str]]:

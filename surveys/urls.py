@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import review_views, views
 
 urlpatterns = [
     path("", views.coverage, name="survey_coverage"),
@@ -15,6 +15,16 @@ urlpatterns = [
     path("revisits/<str:public_id>/submit/", views.revisit_submit, name="survey_revisit_submit"),
     path("revisits/<str:public_id>/judge/", views.revisit_judge, name="survey_revisit_judge"),
     path("investigators/", views.investigator_records, name="survey_investigators_record"),
+    path("review/", review_views.decisions, name="review_decisions"),
+    path("review/bulk/", review_views.decide_bulk, name="review_decide_bulk"),
+    path("review/<str:household_id>/", review_views.decide, name="review_decide"),
+    path("notices/", review_views.notices, name="review_notices"),
+    path("notices/<str:code>/", review_views.notice, name="review_notice"),
+    path("notices/<str:code>/open/", review_views.notice_open, name="review_notice_open"),
+    path("notices/<str:code>/objections/", review_views.objection_add, name="review_objection_add"),
+    path("objections/<str:public_id>/resolve/", review_views.objection_resolve, name="review_objection_resolve"),
+    path("town-report/", review_views.town_report, name="review_town_report"),
+    path("town-report/send/", review_views.town_report_send, name="review_town_report_send"),
     path("villages/<str:code>/", views.village_households, name="survey_village"),
     path("villages/<str:code>/report/", views.report, name="survey_report"),
     path("screening/", views.screening, name="survey_screening"),

@@ -24,6 +24,7 @@ def _form(campaign, **changes):
         "asset_multiplier_severe": "48",
         "purchase_lookback_years": "2",
         "minimum_amount": "0",
+        "notice_days": "7",
     }
     for p in campaign.phases.all():
         data[f"start_{p.number}"] = p.starts_on.isoformat()

@@ -133,3 +133,41 @@ def database_state() -> dict[str, list[dict]]:
             rows = rows.exclude(action__in=_SIGN_IN)
         state[model.__name__] = list(rows.values())
     return state
+
+
+@pytest.fixture
+def verify_town(campaign, town_office):
+    """Phase 3 as the town finds it: 120 households, every one surveyed (the demo's surveys,
+    village conclusion = the engine's) and every village reported."""
+    from cases.demo import generate_households
+    from cases.models import Campaign
+    from surveys.demo import generate_surveys
+
+    generate_households(campaign, 120, seed=7)
+    generate_surveys(campaign, seed=7, complete=True)
+    Campaign.objects.filter(pk=campaign.pk).update(current_phase=Campaign.PhaseNumber.VERIFY)
+    return Campaign.objects.get(pk=campaign.pk)
+
+
+@pytest.fixture
+def verifiers(town_office):
+    from django.contrib.auth import get_user_model
+
+    return [town_office, get_user_model().objects.get(username="group03")]
+
+
+def revisit_sample(sample, actor, entries=None, **changes):
+    """Re-visit households of the sample (all by default), finding what the village recorded;
+    the verifiers are the first two candidates who did not investigate the household."""
+    from surveys.demo import revisit_as_found
+    from surveys.revisits import verifier_candidates
+
+    candidates = list(verifier_candidates())
+    for entry in entries or sample.entries.select_related("household", "sample__campaign"):
+        investigators = set(
+            models.SurveySignature.objects.filter(
+                survey__household=entry.household, survey__status="submitted"
+            ).values_list("investigator_id", flat=True)
+        )
+        chosen = [u for u in candidates if u.pk not in investigators][:2]
+        revisit_as_found(entry, verifiers=chosen, actor=actor, visit_date=dt.date(2019, 11, 7), **changes)

@@ -1,0 +1,455 @@
+"""The town's review in phase 3, as the surveys layer sees it: what to propose for each
+household, which households may be decided in bulk, objections that send a household to
+the full check, what the sample says about everyone, and the report to the county.
+
+The rules of deciding themselves are in `cases.decisions` (the ground floor); this module
+feeds them the village surveys and the re-visits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from cases import audit
+from cases import decisions as rules
+from cases.decisions import Proposal
+from cases.models import AuditEvent, Campaign, Case, Decision, Household, Notice, Objection, Village
+from cases.services import DomainError
+
+from . import sampling
+from .models import Difference, Revisit, Sample, SampleEntry, Survey, TownReport, VillageReport
+
+ZERO = Decimal("0")
+PAYING = {str(o) for o in Decision.PAYING}
+
+
+# --- proposals ------------------------------------------------------------------------
+
+
+def _submitted_surveys(campaign: Campaign):
+    return Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED)
+
+
+def _town_revisits(campaign: Campaign):
+    return Revisit.objects.filter(
+        entry__sample__campaign=campaign, entry__sample__level=Sample.Level.TOWN, status=Revisit.Status.SUBMITTED
+    )
+
+
+def proposals(campaign: Campaign, cases: list[Case]) -> dict[int, Proposal]:
+    """The proposal for each case (by id): two queries whatever the number of cases.
+
+    Without a town re-visit the basis is the village survey: its conclusion, its covered
+    persons and the engine's amount. With one, the re-visit's conclusion and the engine on
+    what the verifiers found. A case without a submitted survey gets no proposal.
+    """
+    households = [c.household_id for c in cases]
+    surveys = {
+        row["household_id"]: row
+        for row in _submitted_surveys(campaign)
+        .filter(household_id__in=households)
+        .values(
+            "household_id",
+            "recommendation",
+            "suggested_outcome",
+            "suggested_amount",
+            "covered_persons",
+            "result__household_size",
+        )
+    }
+    revisits = {
+        row["entry__household_id"]: row
+        for row in _town_revisits(campaign)
+        .filter(entry__household_id__in=households)
+        .values("entry__household_id", "recommendation", "suggested_outcome", "suggested_amount", "covered_persons")
+        .annotate(counted=Count("members", filter=Q(members__present=True, members__counted=True)))
+    }
+    out = {}
+    for case in cases:
+        survey = surveys.get(case.household_id)
+        if survey is None:
+            continue
+        household = case.household
+        revisit = revisits.get(case.household_id)
+        if revisit is not None:
+            basis, source, max_persons = Decision.Basis.REVISIT, revisit, revisit["counted"]
+        else:
+            basis, source, max_persons = Decision.Basis.SURVEY, survey, int(survey["result__household_size"] or 0)
+        outcome = source["recommendation"]
+        engine_amount = source["suggested_amount"] or ZERO
+        if outcome == Decision.Outcome.KEEP:
+            persons, amount = household.covered_persons, household.monthly_amount
+        elif outcome in PAYING:
+            # as the engine counts them: the proposed number, or everyone counted, never more
+            persons, amount = min(source["covered_persons"] or max_persons, max_persons), engine_amount
+        else:
+            persons, amount = 0, ZERO
+        out[case.pk] = Proposal(
+            basis=basis,
+            outcome=outcome,
+            covered_persons=persons,
+            monthly_amount=amount,
+            engine_outcome=source["suggested_outcome"],
+            engine_amount=engine_amount,
+            village_outcome=survey["recommendation"],
+            max_persons=max_persons,
+            revisit_outcome=revisit["recommendation"] if revisit else "",
+        )
+    return out
+
+
+def proposal_for(case: Case) -> Proposal | None:
+    return proposals(case.campaign, [case]).get(case.pk)
+
+
+def review_cases(campaign: Campaign, user):
+    """The case rows the user may see in the review lists, with what the rows show."""
+    return (
+        Case.objects.visible_to(user)
+        .in_scope()
+        .filter(campaign=campaign, stage=Case.Stage.REPORTED)
+        .select_related("household__village", "household__group", "decision")
+    )
+
+
+def bulk_ready(campaign: Campaign):
+    """Case rows a town officer may decide as proposed, by SQL (for counts and lists):
+    undecided; not checked in full (objection, complaint, relatives); the village's
+    conclusion equals the engine's; not sampled, or re-visited with the same conclusion
+    as the village and the engine and no difference without a verdict.
+    """
+    survey_agrees = _submitted_surveys(campaign).filter(
+        household=OuterRef("household"), recommendation=F("suggested_outcome")
+    )
+    revisit_agrees = (
+        _town_revisits(campaign)
+        .filter(entry__household=OuterRef("household"), recommendation=F("suggested_outcome"))
+        .filter(recommendation=F("survey__recommendation"))
+    )
+    open_difference = Difference.objects.filter(
+        revisit__entry__household=OuterRef("household"),
+        revisit__entry__sample__campaign=campaign,
+        verdict="",
+    )
+    full = rules.full_check_cases(campaign).values("pk")
+    return (
+        Case.objects.in_scope()
+        .filter(campaign=campaign, stage=Case.Stage.REPORTED, review=Case.Review.UNDECIDED)
+        .exclude(pk__in=full)
+        .filter(Exists(survey_agrees))
+        .filter(Q(town_sampled=False) | Q(Exists(revisit_agrees), town_revisited=True))
+        .exclude(Exists(open_difference))
+    )
+
+
+def decide_all_as_proposed(campaign: Campaign, *, actor, village: Village | None = None) -> tuple[int, int]:
+    """Decide every bulk-ready household (of one village, or the town) as proposed.
+
+    Returns (decided, left to decide by hand in that area). Cases whose proposal would not
+    pass the rules of a decision (say, no covered persons for an enrolment) are left for a
+    hand decision rather than refusing the batch.
+    """
+    ready = bulk_ready(campaign)
+    if village is not None:
+        ready = ready.filter(village=village)
+    cases = list(ready.select_related("household"))
+    offered = proposals(campaign, cases)
+    passing = {}
+    for case in cases:
+        proposal = offered.get(case.pk)
+        if proposal is None:
+            continue
+        try:
+            rules.check_decision(
+                case,
+                proposal,
+                outcome=proposal.outcome,
+                covered_persons=proposal.covered_persons,
+                monthly_amount=proposal.monthly_amount,
+                dibao_class=case.household.dibao_class,
+                reason="",
+                open_objection=False,
+            )
+        except DomainError:
+            continue
+        passing[case.pk] = proposal
+    if not passing:
+        raise DomainError("没有可按建议批量决定的户：其余各户须逐户决定。")
+    decided = rules.decide_as_proposed(campaign, passing, actor=actor)
+    left = Case.objects.in_scope().filter(campaign=campaign, review=Case.Review.UNDECIDED)
+    if village is not None:
+        left = left.filter(village=village)
+    return decided, left.count()
+
+
+def decide_case(case: Case, *, actor, **figures) -> Decision:
+    proposal = proposal_for(case)
+    if proposal is None:
+        raise DomainError("该户没有已提交的村级调查，不能作出决定。")
+    return rules.decide(case, proposal, actor=actor, **figures)
+
+
+# --- objections -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_objection(notice: Notice, case: Case, *, actor, **fields) -> Objection:
+    """An objection (cases.decisions) and the household's place in the town's re-visits:
+    a full check, added to the town sample on top of the draw if it is not in it yet."""
+    objection = rules.record_objection(notice, case, actor=actor, **fields)
+    sample = Sample.objects.filter(campaign=notice.campaign, level=Sample.Level.TOWN).first()
+    if sample is not None and not SampleEntry.objects.filter(sample=sample, household_id=case.household_id).exists():
+        entry = SampleEntry.objects.create(
+            sample=sample,
+            household_id=case.household_id,
+            village_id=case.village_id,
+            reason=SampleEntry.Reason.FULL_CHECK,
+            note="公示期间收到异议",
+            added_by=actor,
+        )
+        Case.objects.filter(pk=case.pk).update(town_sampled=True, town_revisited=False)
+        audit.record(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            obj=entry,
+            after={"入样方式": entry.get_reason_display()},
+            household=Household.objects.get(pk=case.household_id),
+            campaign=notice.campaign,
+            reason="公示异议：列入镇级全面核查",
+        )
+    return objection
+
+
+# --- what the sample says about everyone ---------------------------------------------------
+
+
+@dataclass
+class VillageEstimate:
+    village: Village
+    population: int
+    drawn: int
+    revisited: int
+    share: sampling.Estimate
+
+
+def _paid(outcome: str, amount: Decimal | None) -> Decimal:
+    return (amount or ZERO) if outcome in PAYING else ZERO
+
+
+def sample_estimates(sample: Sample) -> dict[str, Any]:
+    """From the randomly drawn households' re-visits: per village and for the town, the share
+    whose village survey had a material difference; for the town, the monthly amount paid
+    too much and too little, each with a 95% interval (surveys.sampling). Fixed queries."""
+    campaign = sample.campaign
+    villages = list(Village.objects.filter(town=campaign.town).order_by("order", "code"))
+    population = dict(
+        Case.objects.in_scope()
+        .filter(campaign=campaign, stage=Case.Stage.REPORTED)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    drawn = dict(
+        sample.entries.filter(reason=SampleEntry.Reason.DRAWN)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    observed = (
+        Revisit.objects.filter(entry__sample=sample, entry__reason=SampleEntry.Reason.DRAWN, status="submitted")
+        .annotate(material=Exists(Difference.objects.filter(revisit=OuterRef("pk"), material=True)))
+        .values(
+            "entry__village_id",
+            "material",
+            "recommendation",
+            "suggested_amount",
+            "survey__recommendation",
+            "survey__suggested_amount",
+        )
+    )
+    shares: dict[int, list[int]] = {v.id: [] for v in villages}
+    over: dict[int, list[Decimal]] = {v.id: [] for v in villages}
+    under: dict[int, list[Decimal]] = {v.id: [] for v in villages}
+    for row in observed:
+        vid = row["entry__village_id"]
+        shares[vid].append(1 if row["material"] else 0)
+        village_pays = _paid(row["survey__recommendation"], row["survey__suggested_amount"])
+        correct = _paid(row["recommendation"], row["suggested_amount"])
+        over[vid].append(max(village_pays - correct, ZERO))
+        under[vid].append(max(correct - village_pays, ZERO))
+
+    def strata(values):
+        return [sampling.Stratum(v.name, population.get(v.id, 0), values[v.id]) for v in villages]
+
+    rows = [
+        VillageEstimate(
+            village=v,
+            population=population.get(v.id, 0),
+            drawn=drawn.get(v.id, 0),
+            revisited=len(shares[v.id]),
+            share=sampling.estimate_mean([sampling.Stratum(v.name, population.get(v.id, 0), shares[v.id])], share=True),
+        )
+        for v in villages
+    ]
+    return {
+        "villages": rows,
+        "share": sampling.estimate_mean(strata(shares), share=True),
+        "households": sampling.estimate_total(strata(shares), share=True),
+        "overpaid": sampling.estimate_total(strata(over)),
+        "underpaid": sampling.estimate_total(strata(under)),
+    }
+
+
+# --- the town's report to the county --------------------------------------------------------
+
+
+def report_problems(campaign: Campaign) -> list[str]:
+    """Why the town's report cannot go to the county yet; [] when it can."""
+    problems = []
+    if campaign.current_phase != Campaign.PhaseNumber.VERIFY:
+        problems.append(f"当前是{campaign.get_current_phase_display()}，镇级报告只能在第三阶段（汇总核实）报送。")
+    if TownReport.objects.filter(campaign=campaign).exists():
+        problems.append("镇级报告已报送。")
+        return problems
+    villages = list(Village.objects.filter(town=campaign.town).order_by("order", "code"))
+    reported = set(VillageReport.objects.filter(campaign=campaign).values_list("village_id", flat=True))
+    sample = Sample.objects.filter(campaign=campaign, level=Sample.Level.TOWN).first()
+    quota = {}
+    if sample is not None:
+        quota = {
+            row["village_id"]: row
+            for row in sample.entries.values("village_id").annotate(
+                entries=Count("id"),
+                drawn=Count("id", filter=Q(reason=SampleEntry.Reason.DRAWN)),
+                done=Count("id", filter=Q(revisit__status=Revisit.Status.SUBMITTED)),
+            )
+        }
+    undecided = dict(
+        Case.objects.in_scope()
+        .filter(campaign=campaign, review=Case.Review.UNDECIDED)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    notices = {n.village_id: n for n in Notice.objects.filter(campaign=campaign)}
+    held = dict(
+        rules.open_objections(campaign)
+        .values("case__village_id")
+        .annotate(n=Count("id"))
+        .values_list("case__village_id", "n")
+    )
+    population = dict(
+        Case.objects.in_scope()
+        .filter(campaign=campaign, stage=Case.Stage.REPORTED)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    for v in villages:
+        if v.id not in reported:
+            problems.append(f"{v.name}：尚未上报复核结果。")
+            continue
+        row = quota.get(v.id)
+        if population.get(v.id) and (row is None or not row["drawn"]):
+            problems.append(f"{v.name}：尚未抽取镇级核查样本。")
+        elif row is not None and row["done"] < row["entries"]:
+            problems.append(f"{v.name}：核查样本{row['entries']}户，已签字提交{row['done']}户。")
+        if undecided.get(v.id):
+            problems.append(f"{v.name}：尚有{undecided[v.id]}户未作出镇级决定。")
+        notice = notices.get(v.id)
+        if notice is None:
+            problems.append(f"{v.name}：尚未公示。")
+        elif not notice.has_ended():
+            problems.append(f"{v.name}：公示期至{notice.ends_on:%m月%d日}，尚未结束。")
+        if held.get(v.id):
+            problems.append(f"{v.name}：有{held[v.id]}件公示异议尚未处理。")
+    return problems
+
+
+def report_figures(campaign: Campaign) -> dict[str, Any]:
+    """The campaign in numbers, as the report to the county carries them (kept when sent)."""
+    rows = (
+        Case.objects.in_scope()
+        .filter(campaign=campaign)
+        .values("village__name", "village__order", "village__code")
+        .annotate(
+            households=Count("id"),
+            reported=Count("id", filter=Q(stage=Case.Stage.REPORTED)),
+            sampled=Count("id", filter=Q(town_sampled=True)),
+            revisited=Count("id", filter=Q(town_revisited=True)),
+            **{f"outcome_{o}": Count("id", filter=Q(outcome=o)) for o in Decision.Outcome.values},
+        )
+        .order_by("village__order", "village__code")
+    )
+    villages = [
+        {
+            "村": r["village__name"],
+            "复核户数": r["households"],
+            "已上报": r["reported"],
+            "镇级核查户": r["sampled"],
+            "已核查": r["revisited"],
+            **{str(Decision.Outcome(o).label): r[f"outcome_{o}"] for o in Decision.Outcome.values},
+        }
+        for r in rows
+    ]
+    verdicts = dict(
+        Difference.objects.filter(
+            revisit__entry__sample__campaign=campaign, revisit__entry__sample__level=Sample.Level.TOWN
+        )
+        .values("verdict")
+        .annotate(n=Count("id"))
+        .values_list("verdict", "n")
+    )
+    figures: dict[str, Any] = {
+        "villages": villages,
+        "differences": {(str(Difference.Verdict(k).label) if k else "未认定"): n for k, n in sorted(verdicts.items())},
+    }
+    sample = Sample.objects.filter(campaign=campaign, level=Sample.Level.TOWN).first()
+    if sample is not None:
+        est = sample_estimates(sample)
+        figures["sample"] = {"seed": sample.seed, "ratio": str(sample.ratio), "drawn_at": sample.drawn_at.isoformat()}
+        figures["estimates"] = {k: est[k].as_dict() for k in ("share", "households", "overpaid", "underpaid")}
+    return figures
+
+
+@transaction.atomic
+def send_town_report(campaign: Campaign, *, actor, late_reason: str = "") -> TownReport:
+    """Send the town's report to the county.
+
+    1. Refused, with every reason listed, until each village has reported, has its sample
+    re-visited and signed, every household decided, its 公示 ended and no objection open;
+    2. after the deadline a reason for the delay is required; 3. the figures are kept with
+    the report; 4. every case row is marked sent, which locks the town's decisions; 5. recorded.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    problems = report_problems(campaign)
+    if problems:
+        raise DomainError("镇级报告暂不能报县：" + "；".join(p.rstrip("。") for p in problems) + "。")
+    late_reason = late_reason.strip()
+    late = timezone.localdate() > campaign.county_report_deadline
+    if late and not late_reason:
+        raise DomainError(
+            f"已过报县截止日（{campaign.county_report_deadline:%m月%d日}），请写明逾期原因。", field="late_reason"
+        )
+    report = TownReport.objects.create(
+        campaign=campaign,
+        sent_by=actor,
+        late_reason=late_reason[:300] if late else "",
+        figures=report_figures(campaign),
+    )
+    Case.objects.in_scope().filter(campaign=campaign).update(review=Case.Review.SENT, updated_at=timezone.now())
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=report,
+        after={"报送": "逾期报送" if late else "按期报送", "逾期原因": report.late_reason},
+        campaign=campaign,
+        reason="镇级报告报县，镇级决定锁定",
+    )
+    return report

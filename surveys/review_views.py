@@ -1,0 +1,411 @@
+"""Pages of the town's review in phase 3: decisions, 公示 with objections, the report to the county.
+
+Thin views over `surveys.review` and `cases.decisions`: access helper → form → service → redirect.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from cases import roles
+from cases.access import get_current_campaign, public_uuid
+from cases.decisions import undecided_count
+from cases.lists import page_size
+from cases.models import Case, Decision, Member, Notice, Objection, Village
+from cases.services import DomainError
+
+from . import review
+from .models import Difference, Revisit, Sample, TownReport
+
+STATUSES = {
+    "left": ("待决定", Q(review=Case.Review.UNDECIDED)),
+    "decided": ("已决定", ~Q(review=Case.Review.UNDECIDED)),
+    "": ("全部", Q()),
+}
+HEADS = Prefetch(
+    "household__members",
+    queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
+    to_attr="heads",
+)
+
+
+def _village_for(request, code: str | None) -> Village | None:
+    if not code:
+        return None
+    village = Village.objects.visible_to(request.user).filter(code=code).first()
+    if village is None:
+        raise Http404("没有找到该村。")
+    return village
+
+
+def _can_decide(user) -> bool:
+    return roles.can_edit_campaign(user)
+
+
+def _get_case_for_user(request, campaign, household_id, *, write: bool = False) -> Case:
+    """The case row of a household the user's area covers (404 otherwise); 403 for a read-only write."""
+    case = (
+        Case.objects.visible_to(request.user)
+        .select_related("campaign", "household__village", "household__group", "decision__decided_by")
+        .filter(campaign=campaign, household__public_id=public_uuid(household_id))
+        .first()
+    )
+    if case is None:
+        raise Http404("没有找到该户。")
+    if write:
+        roles.require(_can_decide(request.user))
+    return case
+
+
+@login_required
+def decisions(request):
+    """The town's decisions: per village what is left, and a page of households."""
+    campaign = get_current_campaign(request)
+    village = _village_for(request, request.GET.get("village"))
+    status = request.GET.get("status", "left")
+    if status not in STATUSES and status != "bulk":
+        status = "left"
+    cases = review.review_cases(campaign, request.user)
+    villages = list(Village.objects.visible_to(request.user).order_by("order", "code"))
+    counts = {
+        r["village_id"]: r
+        for r in cases.values("village_id").annotate(
+            total=Count("id"),
+            left=Count("id", filter=Q(review=Case.Review.UNDECIDED)),
+            notice=Count("id", filter=Q(review=Case.Review.ON_NOTICE)),
+        )
+    }
+    ready = review.bulk_ready(campaign).filter(village__in=villages)
+    ready_counts = dict(ready.values("village_id").annotate(n=Count("id")).values_list("village_id", "n"))
+    summary = [
+        {
+            "village": v,
+            "total": counts.get(v.id, {}).get("total", 0),
+            "left": counts.get(v.id, {}).get("left", 0),
+            "ready": ready_counts.get(v.id, 0),
+        }
+        for v in villages
+    ]
+    rows = ready if status == "bulk" else cases.filter(STATUSES[status][1])
+    if village is not None:
+        rows = rows.filter(village=village)
+    rows = rows.select_related("household__village", "household__group", "decision").prefetch_related(HEADS)
+    page = Paginator(rows.order_by("village__order", "-household_id"), page_size()).get_page(request.GET.get("page"))
+    offered = review.proposals(campaign, list(page.object_list))
+    return render(
+        request,
+        "surveys/decisions.html",
+        {
+            "campaign": campaign,
+            "village": village,
+            "status": status,
+            "query": urlencode(
+                {k: v for k, v in (("village", village.code if village else ""), ("status", status)) if v}
+            ),
+            "statuses": [(k, v[0]) for k, v in STATUSES.items()] + [("bulk", "可按建议批量决定")],
+            "summary": summary,
+            "page": page,
+            "rows": [(c, offered.get(c.pk)) for c in page.object_list],
+            "can_decide": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
+            "total_left": sum(r["left"] for r in summary),
+            "total_ready": sum(r["ready"] for r in summary),
+        },
+    )
+
+
+@login_required
+@require_POST
+def decide_bulk(request):
+    campaign = get_current_campaign(request)
+    roles.require(_can_decide(request.user))
+    village = _village_for(request, request.POST.get("village"))
+    try:
+        decided, left = review.decide_all_as_proposed(campaign, actor=request.user, village=village)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"已按建议决定{decided}户；{'尚有' + str(left) + '户须逐户决定' if left else '全部决定完毕'}。"
+        )
+    target = redirect("review_decisions")
+    if village is not None:
+        target["Location"] += f"?village={village.code}"
+    return target
+
+
+def _parse_figures(post) -> tuple[dict, dict[str, str]]:
+    errors: dict[str, str] = {}
+    figures: dict = {
+        "outcome": post.get("outcome", ""),
+        "dibao_class": post.get("dibao_class", "")[:20],
+        "reason": post.get("reason", "")[:2000],
+        "covered_persons": None,
+        "monthly_amount": None,
+    }
+    raw = post.get("covered_persons", "").strip()
+    if raw:
+        if raw.isdigit():
+            figures["covered_persons"] = int(raw)
+        else:
+            errors["covered_persons"] = "保障人数须为整数。"
+    raw = post.get("monthly_amount", "").strip().removesuffix("元")
+    if raw:
+        try:
+            amount = Decimal(raw)
+        except InvalidOperation:
+            errors["monthly_amount"] = "月保障金须为金额，如 305.00。"
+        else:
+            if amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("1000000"):
+                errors["monthly_amount"] = "月保障金最多两位小数。"
+            else:
+                figures["monthly_amount"] = amount
+    return figures, errors
+
+
+@login_required
+def decide(request, household_id):
+    """One household: the proposal and its basis, the decisions so far, and the form to decide."""
+    campaign = get_current_campaign(request)
+    case = _get_case_for_user(request, campaign, household_id, write=request.method == "POST")
+    proposal = review.proposal_for(case)
+    errors: dict[str, str] = {}
+    values = {}
+    if request.method == "POST":
+        values, errors = _parse_figures(request.POST)
+        if not errors:
+            try:
+                review.decide_case(case, actor=request.user, **values)
+            except DomainError as exc:
+                errors[exc.field or "general"] = exc.message
+            else:
+                messages.success(request, "已作出决定。")
+                return redirect("review_decide", household_id=household_id)
+    elif proposal is not None:
+        values = {
+            "outcome": proposal.outcome,
+            "covered_persons": proposal.covered_persons or "",
+            "monthly_amount": proposal.monthly_amount or "",
+            "dibao_class": case.household.dibao_class,
+        }
+    revisit = (
+        Revisit.objects.filter(
+            entry__sample__campaign=campaign, entry__sample__level=Sample.Level.TOWN, entry__household=case.household
+        )
+        .prefetch_related("differences")
+        .first()
+    )
+    survey = review._submitted_surveys(campaign).filter(household=case.household).first()
+    heads = [m for m in case.household.members.all() if m.relationship == Member.Relationship.HEAD and m.is_live]
+    return render(
+        request,
+        "surveys/decide.html",
+        {
+            "campaign": campaign,
+            "case": case,
+            "household": case.household,
+            "head": heads[0] if heads else None,
+            "proposal": proposal,
+            "survey": survey,
+            "revisit": revisit,
+            "history": case.decisions.select_related("decided_by").order_by("-decided_at", "-id"),
+            "objections": case.objections.select_related("recorded_by", "resolved_by"),
+            "outcomes": Decision.Outcome.choices,
+            "values": values,
+            "errors": errors,
+            "can_decide": _can_decide(request.user)
+            and campaign.current_phase == campaign.PhaseNumber.VERIFY
+            and case.review != Case.Review.SENT,
+        },
+        status=400 if errors else 200,
+    )
+
+
+# --- 公示 ------------------------------------------------------------------------------
+
+
+@login_required
+def notices(request):
+    campaign = get_current_campaign(request)
+    villages = list(Village.objects.visible_to(request.user).order_by("order", "code"))
+    opened = {n.village_id: n for n in Notice.objects.filter(campaign=campaign, village__in=villages)}
+    left = dict(
+        Case.objects.in_scope()
+        .filter(campaign=campaign, village__in=villages, review=Case.Review.UNDECIDED)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    held = dict(
+        Objection.objects.filter(notice__campaign=campaign, resolved_at__isnull=True, case__village__in=villages)
+        .values("case__village_id")
+        .annotate(n=Count("id"))
+        .values_list("case__village_id", "n")
+    )
+    rows = [
+        {"village": v, "notice": opened.get(v.id), "left": left.get(v.id, 0), "held": held.get(v.id, 0)}
+        for v in villages
+    ]
+    return render(
+        request,
+        "surveys/notices.html",
+        {
+            "campaign": campaign,
+            "rows": rows,
+            "can_open": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
+        },
+    )
+
+
+@login_required
+@require_POST
+def notice_open(request, code):
+    campaign = get_current_campaign(request)
+    village = _village_for(request, code)
+    roles.require(_can_decide(request.user))
+    try:
+        notice = review.rules.open_notice(campaign, village, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("review_notices")
+    messages.success(request, f"{village.name}开始公示，至{notice.ends_on:%m月%d日}结束。")
+    return redirect("review_notice", code=code)
+
+
+NOTICE_SECTIONS = [
+    (Decision.Outcome.ENROL, "新纳入"),
+    (Decision.Outcome.ADJUST, "调整"),
+    (Decision.Outcome.EXIT, "清退"),
+    (Decision.Outcome.KEEP, "维持"),
+]
+
+
+@login_required
+def notice(request, code):
+    """A village's notice list (name, covered persons, category, amount, village — nothing else
+    personal) and the objections recorded against it."""
+    campaign = get_current_campaign(request)
+    village = _village_for(request, code)
+    current = Notice.objects.filter(campaign=campaign, village=village).select_related("opened_by").first()
+    cases = (
+        Case.objects.in_scope()
+        .filter(campaign=campaign, village=village, outcome__in=[o for o, _ in NOTICE_SECTIONS])
+        .select_related("household", "decision")
+        .prefetch_related(HEADS)
+        .order_by("household__group__number", "household_id")
+    )
+    sections = {o: [] for o, _ in NOTICE_SECTIONS}
+    for c in cases:
+        sections[c.outcome].append(c)
+    objections = (
+        Objection.objects.filter(notice__campaign=campaign, case__village=village)
+        .select_related("case__household", "recorded_by", "resolved_by")
+        .prefetch_related(Prefetch("case__household__members", queryset=HEADS.queryset, to_attr="heads"))
+    )
+    return render(
+        request,
+        "surveys/notice.html",
+        {
+            "campaign": campaign,
+            "village": village,
+            "notice": current,
+            "sections": [(label, sections[o]) for o, label in NOTICE_SECTIONS],
+            "listed": [c for o, _ in NOTICE_SECTIONS for c in sections[o]],
+            "objections": objections,
+            "channels": Objection.Channel.choices,
+            "left": undecided_count(campaign, village),
+            "can_write": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
+        },
+    )
+
+
+@login_required
+@require_POST
+def objection_add(request, code):
+    campaign = get_current_campaign(request)
+    village = _village_for(request, code)
+    roles.require(_can_decide(request.user))
+    current = get_object_or_404(Notice, campaign=campaign, village=village)
+    case = _get_case_for_user(request, campaign, request.POST.get("household", ""), write=True)
+    try:
+        review.record_objection(
+            current,
+            case,
+            actor=request.user,
+            channel=request.POST.get("channel", ""),
+            content=request.POST.get("content", ""),
+            objector=request.POST.get("objector", ""),
+            contact=request.POST.get("contact", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已登记异议：该户列入全面核查，决定暂缓，须核实并写明处理结果。")
+    return redirect("review_notice", code=code)
+
+
+@login_required
+@require_POST
+def objection_resolve(request, public_id):
+    campaign = get_current_campaign(request)
+    roles.require(_can_decide(request.user))
+    objection = get_object_or_404(
+        Objection.objects.select_related("case__village"),
+        public_id=public_uuid(public_id),
+        notice__campaign=campaign,
+        case__village__in=Village.objects.visible_to(request.user),
+    )
+    try:
+        review.rules.resolve_objection(objection, actor=request.user, result=request.POST.get("result", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "异议已处理。")
+    return redirect("review_notice", code=objection.case.village.code)
+
+
+# --- the town's report to the county ------------------------------------------------------
+
+
+@login_required
+def town_report(request):
+    campaign = get_current_campaign(request)
+    if roles.village_scope(request.user) is not None:
+        roles.require(False)
+    sent = TownReport.objects.filter(campaign=campaign).select_related("sent_by").first()
+    figures = sent.figures if sent else review.report_figures(campaign)
+    return render(
+        request,
+        "surveys/town_report.html",
+        {
+            "campaign": campaign,
+            "sent": sent,
+            "problems": [] if sent else review.report_problems(campaign),
+            "figures": figures,
+            "outcome_labels": [label for _, label in Decision.Outcome.choices],
+            "verdicts": Difference.Verdict.choices,
+            "can_send": _can_decide(request.user) and not sent,
+            "late": campaign.county_report_deadline,
+        },
+    )
+
+
+@login_required
+@require_POST
+def town_report_send(request):
+    campaign = get_current_campaign(request, write=True)
+    try:
+        review.send_town_report(campaign, actor=request.user, late_reason=request.POST.get("late_reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "镇级报告已报县；镇级决定已锁定。")
+    return redirect("review_town_report")
