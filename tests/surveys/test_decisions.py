@@ -74,7 +74,7 @@ def test_a_sampled_household_is_decided_only_after_its_revisit_is_signed(verify_
 def test_a_departure_from_the_engine_needs_a_reason_and_is_recorded(verify_town, town_office):
     case = _keep_case(verify_town)
     household = case.household
-    with pytest.raises(DomainError, match="与系统建议（维持）不同.*须写明理由") as refused:
+    with pytest.raises(DomainError, match=r"与系统建议（维持）不同.*须写明理由") as refused:
         review.decide_case(case, actor=town_office, outcome="temporary")
     assert refused.value.field == "reason"
     assert not Decision.objects.exists() and not AuditEvent.objects.filter(model="cases.Decision").exists()
@@ -144,7 +144,7 @@ def test_deciding_again_keeps_the_earlier_decision_as_signed(verify_town, town_o
 
 
 def test_bulk_decides_only_where_everything_agrees(verify_town, town_office, village_a):
-    sample, _ = services.draw_sample(verify_town, level="town", actor=town_office)
+    services.draw_sample(verify_town, level="town", actor=town_office)
     cases = Case.objects.filter(campaign=verify_town, village=village_a, stage="reported")
     disagreeing = cases.filter(town_sampled=False).order_by("id").first()
     Survey.objects.filter(household=disagreeing.household_id, status="submitted").update(recommendation="temporary")
