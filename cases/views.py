@@ -11,7 +11,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -58,24 +58,6 @@ def healthz(request):
     except Exception:
         return JsonResponse({"status": "database unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
-
-
-@login_required
-def home(request):
-    campaign = get_current_campaign(request)
-    villages = Village.objects.visible_to(request.user).annotate(
-        dibao=Count("households", filter=Q(households__dibao_status=Household.DibaoStatus.ACTIVE)),
-        others=Count("households", filter=~Q(households__dibao_status=Household.DibaoStatus.ACTIVE)),
-    )
-    return render(
-        request,
-        "cases/home.html",
-        {
-            "campaign": campaign,
-            "phases": campaign.phases.all(),
-            "villages": villages,
-        },
-    )
 
 
 @dataclass(frozen=True)

@@ -20,5 +20,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("surveys/", include("surveys.urls")),
+    path("", include("reports.urls")),
     path("", include("cases.urls")),
 ]
