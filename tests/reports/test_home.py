@@ -226,3 +226,23 @@ def test_it_has_a_fixed_query_budget_whatever_the_number_of_households(
     assert small == _queries(client) == budget
     listed = texts(client.get(reverse("home")).content.decode())["villages"][0]
     assert "应调查 0 户" not in listed
+
+
+def test_the_town_report_is_flagged_overdue_after_its_deadline(client, campaign, town_office):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cases.models import Campaign
+
+    today = timezone.localdate()
+    Campaign.objects.filter(pk=campaign.pk).update(
+        current_phase=Campaign.PhaseNumber.VERIFY,
+        village_report_deadline=today - dt.timedelta(days=5),
+        county_report_deadline=today - dt.timedelta(days=2),
+    )
+    client.force_login(town_office)
+    page = client.get("/").content.decode()
+    assert "逾期未报县 2 天" in page
+    Campaign.objects.filter(pk=campaign.pk).update(county_report_deadline=today)
+    assert "逾期未报县" not in client.get("/").content.decode()
