@@ -24,9 +24,12 @@ def home(request):
     ]
     # the town's report to the county (due 11/10): overdue once the deadline passed unsent
     report_overdue = 0
-    if campaign.current_phase == Campaign.PhaseNumber.VERIFY and today > campaign.county_report_deadline:
-        if not TownReport.objects.filter(campaign=campaign).exists():
-            report_overdue = (today - campaign.county_report_deadline).days
+    if (
+        campaign.current_phase == Campaign.PhaseNumber.VERIFY
+        and today > campaign.county_report_deadline
+        and not TownReport.objects.filter(campaign=campaign).exists()
+    ):
+        report_overdue = (today - campaign.county_report_deadline).days
     return render(
         request,
         "reports/home.html",
