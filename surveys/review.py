@@ -121,11 +121,14 @@ def review_cases(campaign: Campaign, user):
 def bulk_ready(campaign: Campaign):
     """Case rows a town officer may decide as proposed, by SQL (for counts and lists):
     undecided; not checked in full (objection, complaint, relatives); the village's
-    conclusion equals the engine's; not sampled, or re-visited with the same conclusion
-    as the village and the engine and no difference without a verdict.
+    conclusion equals the engine's and is not an exit; not sampled, or re-visited with the
+    same conclusion as the village and the engine and no difference without a verdict.
     """
-    survey_agrees = _submitted_surveys(campaign).filter(
-        household=OuterRef("household"), recommendation=F("suggested_outcome")
+    # an exit always needs a written reason (told to the household): never in bulk
+    survey_agrees = (
+        _submitted_surveys(campaign)
+        .filter(household=OuterRef("household"), recommendation=F("suggested_outcome"))
+        .exclude(recommendation=Decision.Outcome.EXIT)
     )
     revisit_agrees = (
         _town_revisits(campaign)
@@ -387,17 +390,22 @@ def report_figures(campaign: Campaign) -> dict[str, Any]:
         )
         .order_by("village__order", "village__code")
     )
+    # rows as lists under named columns: a JSON column (PostgreSQL jsonb) keeps no key order
+    outcomes = list(Decision.Outcome.values)
+    columns = ["村（社区）", "复核户数", "已上报", "镇级核查户", "已核查"]
+    columns += [str(Decision.Outcome(o).label) for o in outcomes]
     villages = [
-        {
-            "村": r["village__name"],
-            "复核户数": r["households"],
-            "已上报": r["reported"],
-            "镇级核查户": r["sampled"],
-            "已核查": r["revisited"],
-            **{str(Decision.Outcome(o).label): r[f"outcome_{o}"] for o in Decision.Outcome.values},
-        }
+        [
+            r["village__name"],
+            r["households"],
+            r["reported"],
+            r["sampled"],
+            r["revisited"],
+            *(r[f"outcome_{o}"] for o in outcomes),
+        ]
         for r in rows
     ]
+    totals = ["合计", *(sum(v[i] for v in villages) for i in range(1, len(columns)))]
     verdicts = dict(
         Difference.objects.filter(
             revisit__entry__sample__campaign=campaign, revisit__entry__sample__level=Sample.Level.TOWN
@@ -407,7 +415,9 @@ def report_figures(campaign: Campaign) -> dict[str, Any]:
         .values_list("verdict", "n")
     )
     figures: dict[str, Any] = {
+        "columns": columns,
         "villages": villages,
+        "totals": totals,
         "differences": {(str(Difference.Verdict(k).label) if k else "未认定"): n for k, n in sorted(verdicts.items())},
     }
     sample = Sample.objects.filter(campaign=campaign, level=Sample.Level.TOWN).first()

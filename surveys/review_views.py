@@ -390,7 +390,6 @@ def town_report(request):
             "sent": sent,
             "problems": [] if sent else review.report_problems(campaign),
             "figures": figures,
-            "outcome_labels": [label for _, label in Decision.Outcome.choices],
             "verdicts": Difference.Verdict.choices,
             "can_send": _can_decide(request.user) and not sent,
             "late": campaign.county_report_deadline,

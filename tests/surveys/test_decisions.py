@@ -227,3 +227,14 @@ def test_the_decision_list_has_a_fixed_number_of_queries(
     generate_surveys(verify_town, seed=99, complete=True)
     with django_assert_max_num_queries(len(before.captured_queries)):
         client.get(url)
+
+
+def test_a_proposed_exit_is_never_offered_in_bulk(verify_town, town_office, village_a):
+    case = _case(verify_town, village=village_a)
+    Survey.objects.filter(household=case.household_id, status="submitted").update(
+        recommendation="exit", suggested_outcome="exit", suggested_amount=0
+    )
+    assert not review.bulk_ready(verify_town).filter(pk=case.pk).exists()
+    review.decide_all_as_proposed(verify_town, actor=town_office, village=village_a)
+    case.refresh_from_db()
+    assert case.review == Case.Review.UNDECIDED and case.decision is None
