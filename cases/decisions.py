@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from . import audit
-from .models import AuditEvent, Campaign, Case, Decision, Member, Notice, Objection, Village
+from .models import AuditEvent, Campaign, Case, CountyReview, Decision, Household, Member, Notice, Objection, Village
 from .services import DomainError
 
 Outcome = Decision.Outcome
@@ -84,6 +84,16 @@ def _phase_gate(campaign: Campaign, action: str) -> None:
         raise DomainError(f"当前是{campaign.get_current_phase_display()}；{action}只能在第三阶段（汇总核实）进行。")
 
 
+def _decision_gate(case: Case) -> None:
+    """The town decides in phase 3; in phase 4 it answers only the decisions the county returned."""
+    phase = case.campaign.current_phase
+    if phase == Campaign.PhaseNumber.SUPERVISE and case.review == Case.Review.RETURNED:
+        return
+    if phase == Campaign.PhaseNumber.SUPERVISE:
+        raise DomainError("第四阶段只能答复县级退回的决定。")
+    _phase_gate(case.campaign, "镇级决定")
+
+
 @dataclass(frozen=True)
 class Checked:
     outcome: str
@@ -105,7 +115,7 @@ def check_decision(
     open_objection: bool,
 ) -> Checked:
     """The rules of one decision, without touching the database. Raises DomainError."""
-    if case.review == Case.Review.SENT:
+    if case.review in (Case.Review.SENT, Case.Review.APPROVED):
         raise DomainError("镇级报告已报县，决定已锁定。")
     if not case.in_scope or case.stage != Case.Stage.REPORTED:
         raise DomainError("该户的调查尚未由村上报，不能作出决定。")
@@ -223,7 +233,7 @@ def decide(
     case = (
         Case.objects.select_for_update(of=("self",)).select_related("campaign", "household", "decision").get(pk=case.pk)
     )
-    _phase_gate(case.campaign, "镇级决定")
+    _decision_gate(case)
     checked = check_decision(
         case,
         proposal,
@@ -245,7 +255,9 @@ def decide(
 
 def _point_case_at(case: Case, decision: Decision) -> None:
     case.decision, case.outcome, case.updated_at = decision, decision.outcome, timezone.now()
-    if case.review != Case.Review.ON_NOTICE:
+    if case.review == Case.Review.RETURNED:
+        case.review = Case.Review.SENT  # the town's answer goes back to the county
+    elif case.review != Case.Review.ON_NOTICE:
         case.review = Case.Review.DECIDED
 
 
@@ -422,3 +434,139 @@ def full_check_cases(campaign: Campaign):
         household=OuterRef("household"), status=Member.Status.PRESENT, is_cadre_relative=True
     )
     return Case.objects.in_scope().filter(campaign=campaign).filter(Q(full_check=True) | Exists(relatives))
+
+
+# --- phase 4: the county approves or returns; approved decisions take effect -----------------
+
+
+def _county_gate(campaign: Campaign, action: str) -> None:
+    if campaign.current_phase != Campaign.PhaseNumber.SUPERVISE:
+        raise DomainError(f"当前是{campaign.get_current_phase_display()}；{action}只能在第四阶段（督查落实）进行。")
+
+
+def first_of_next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def check_county(case: Case) -> None:
+    """Whether the county may answer this case's decision now. Raises DomainError."""
+    if case.review == Case.Review.APPROVED:
+        raise DomainError("该户的决定已批准。")
+    if case.review == Case.Review.RETURNED:
+        raise DomainError("该户的决定已退回镇里，待镇里答复。")
+    if case.review != Case.Review.SENT or case.decision_id is None:
+        raise DomainError("镇里尚未报县该户的决定。")
+    if case.county_sampled and not case.county_revisited:
+        raise DomainError("该户在县级抽查样本中，须先完成县级入户核查并签字提交，才能审批。")
+
+
+def _lock_case(case: Case) -> Case:
+    return (
+        Case.objects.select_for_update(of=("self",)).select_related("campaign", "household", "decision").get(pk=case.pk)
+    )
+
+
+@transaction.atomic
+def approve(case: Case, *, actor, effective_from: dt.date | None = None, note: str = "", bulk: bool = False):
+    """The county approves the town's current decision on a household.
+
+    1. Phase 4; the case locked; 2. `check_county` (sent, not answered yet, spot-checked if
+    sampled); 3. the approval with the month it takes effect from (next month by default, never
+    before this month); 4. the decision takes effect in the registry; 5. recorded.
+    """
+    case = _lock_case(case)
+    _county_gate(case.campaign, "县级审批")
+    check_county(case)
+    this_month = timezone.localdate().replace(day=1)
+    effective_from = (effective_from or first_of_next_month(timezone.localdate())).replace(day=1)
+    if effective_from < this_month:
+        raise DomainError("执行起始月不能早于本月。", field="effective_from")
+    review = CountyReview.objects.create(
+        decision=case.decision,
+        verdict=CountyReview.Verdict.APPROVE,
+        note=note.strip()[:2000],
+        effective_from=effective_from,
+        as_bulk=bulk,
+        reviewed_by=actor,
+    )
+    case.review, case.updated_at = Case.Review.APPROVED, timezone.now()
+    case.save(update_fields=["review", "updated_at"])
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=review,
+        after={"审批": "批准", "决定": case.decision.get_outcome_display(), "执行起始月": f"{effective_from:%Y-%m}"},
+        household=case.household,
+        campaign=case.campaign,
+        reason="县级批量批准" if bulk else "县级批准",
+    )
+    take_effect(case, case.decision, effective_from, actor=actor)
+    return review
+
+
+@transaction.atomic
+def return_decision(case: Case, *, actor, note: str) -> CountyReview:
+    """The county sends the town's decision back with a reason; the town answers with a new decision."""
+    case = _lock_case(case)
+    _county_gate(case.campaign, "县级退回")
+    check_county(case)
+    note = note.strip()
+    if not note:
+        raise DomainError("退回须写明理由。", field="note")
+    review = CountyReview.objects.create(
+        decision=case.decision, verdict=CountyReview.Verdict.RETURN, note=note[:2000], reviewed_by=actor
+    )
+    case.review, case.updated_at = Case.Review.RETURNED, timezone.now()
+    case.save(update_fields=["review", "updated_at"])
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=review,
+        after={"审批": "退回", "决定": case.decision.get_outcome_display()},
+        household=case.household,
+        campaign=case.campaign,
+        reason=f"县级退回：{note}",
+    )
+    return review
+
+
+REGISTRY_EFFECT_FIELDS = [
+    "dibao_status",
+    "dibao_class",
+    "covered_persons",
+    "monthly_amount",
+    "dibao_since",
+    "amount_since",
+    "dibao_ended_on",
+]
+
+
+def take_effect(case: Case, decision: Decision, effective_from: dt.date, *, actor) -> None:
+    """An approved decision changes the registry from `effective_from`, recorded on the
+    household's timeline with the decision it came from. Keep, temporary assistance and a
+    refusal change nothing in the dibao registry."""
+    if decision.outcome not in (Outcome.ADJUST, Outcome.ENROL, Outcome.EXIT):
+        return
+    household = Household.objects.select_for_update().get(pk=case.household_id)
+    with audit.tracking(
+        household,
+        actor=actor,
+        fields=REGISTRY_EFFECT_FIELDS,
+        household=household,
+        campaign=case.campaign,
+        reason=f"县级批准的{decision.get_outcome_display()}决定生效（{effective_from:%Y年%m月}起）",
+    ):
+        if decision.outcome == Outcome.EXIT:
+            household.dibao_status = Household.DibaoStatus.EXITED
+            household.covered_persons, household.monthly_amount = 0, decision.monthly_amount
+            household.dibao_ended_on, household.amount_since = effective_from - dt.timedelta(days=1), None
+        else:
+            household.dibao_status = Household.DibaoStatus.ACTIVE
+            household.covered_persons, household.monthly_amount = decision.covered_persons, decision.monthly_amount
+            household.dibao_class = decision.dibao_class
+            household.amount_since, household.dibao_ended_on = effective_from, None
+            if decision.outcome == Outcome.ENROL:
+                household.dibao_since = effective_from
+        household.version += 1
+        household.updated_at = timezone.now()
+        household.save()

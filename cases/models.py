@@ -441,6 +441,10 @@ class Household(models.Model):
         _("月保障金额（元）"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(0)]
     )
     dibao_since = models.DateField(_("纳入低保日期"), null=True, blank=True)
+    # Set when an approved decision takes effect: the month the current amount applies from,
+    # and the date dibao ended for a household that exited.
+    amount_since = models.DateField(_("现行金额起始月"), null=True, blank=True)
+    dibao_ended_on = models.DateField(_("退保日期"), null=True, blank=True)
     is_tekun = models.BooleanField(_("特困供养"), default=False)
     poverty_status = models.CharField(_("建档立卡"), max_length=12, choices=PovertyStatus.choices, blank=True)
     is_edge = models.BooleanField(_("低保边缘户"), default=False)
@@ -741,6 +745,8 @@ class Case(models.Model):
         DECIDED = "decided", _("已决定")
         ON_NOTICE = "on_notice", _("公示中")
         SENT = "sent", _("已报县")
+        RETURNED = "returned", _("县级退回")
+        APPROVED = "approved", _("县级已批准")
 
     # Stages at which the household's survey is submitted.
     SURVEYED = (Stage.SUBMITTED, Stage.REPORTED)
@@ -760,6 +766,7 @@ class Case(models.Model):
     county_sampled = models.BooleanField(_("县级抽中"), default=False)
     # Its town re-visit is signed and submitted (a sampled household is decided only after it).
     town_revisited = models.BooleanField(_("镇级已核查"), default=False)
+    county_revisited = models.BooleanField(_("县级已核查"), default=False)
     # Checked in full whatever the draw: named in an objection or a complaint. (Relatives of
     # cadres and staff are read from the members' flag.)
     full_check = models.BooleanField(_("全面核查"), default=False)
@@ -851,6 +858,41 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} {self.monthly_amount}元"
+
+
+class CountyReview(models.Model):
+    """The county's answer to one town decision (phase 4): approved, with the month it takes
+    effect from, or returned to the town with a reason. Never edited: a returned decision is
+    answered by a new town decision, which gets a review of its own."""
+
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", _("批准")
+        RETURN = "return", _("退回")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="county_reviews")
+    verdict = models.CharField(_("审批"), max_length=8, choices=Verdict.choices)
+    note = models.TextField(_("意见"), blank=True)
+    effective_from = models.DateField(_("执行起始月"), null=True, blank=True)
+    as_bulk = models.BooleanField(_("批量批准"), default=False)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField(_("审批时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("县级审批")
+        verbose_name_plural = _("县级审批")
+        ordering = ["-reviewed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(verdict="return") | ~Q(note=""), name="county_return_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(verdict="approve") | Q(effective_from__isnull=False), name="county_approval_has_month"
+            ),
+            # one answer per decision
+            models.UniqueConstraint(fields=["decision"], name="one_county_review_per_decision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} {self.reviewed_at:%Y-%m-%d}"
 
 
 class Notice(models.Model):

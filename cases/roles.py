@@ -36,6 +36,8 @@ INVESTIGATORS = {Role.VILLAGE, Role.WORK_GROUP, Role.TOWN}
 PHASE_OVERRIDERS = {Role.TOWN, Role.ADMIN}
 # Who may report a village's results to the town (上报).
 VILLAGE_REPORTERS = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
+# Who may spot-check, approve and return the town's decisions (phase 4).
+COUNTY_REVIEWERS = {Role.COUNTY, Role.ADMIN}
 # Who may reveal a full ID number on a detail page (each reveal is recorded).
 FULL_ID_READERS = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
 
@@ -105,6 +107,10 @@ def can_report_village(user) -> bool:
     return role_of(user) in VILLAGE_REPORTERS
 
 
+def can_review_county(user) -> bool:
+    return role_of(user) in COUNTY_REVIEWERS
+
+
 def can_read_full_ids(user) -> bool:
     return role_of(user) in FULL_ID_READERS
 
@@ -122,6 +128,8 @@ CAPABILITIES = [
     ("村级上报", VILLAGE_REPORTERS),
     ("查看完整身份证号（留痕）", FULL_ID_READERS),
     ("行动设置、导入、排查名单", CAMPAIGN_WRITERS),
+    ("镇级抽样核查、决定、公示、报县", CAMPAIGN_WRITERS),
+    ("县级抽查、审批或退回", COUNTY_REVIEWERS),
 ]
 AREAS = {
     Role.VILLAGE: "本村（社区）",

@@ -198,6 +198,38 @@ def decide_case(case: Case, *, actor, **figures) -> Decision:
     return rules.decide(case, proposal, actor=actor, **figures)
 
 
+# --- phase 4: the county's approval ----------------------------------------------------------
+
+
+def county_bulk_ready(campaign: Campaign):
+    """Sent decisions the county may approve in bulk: not a full-check household, not in the
+    county's sample unless spot-checked, and no difference (town's or county's) without a verdict."""
+    open_difference = Difference.objects.filter(
+        revisit__entry__household=OuterRef("household"), revisit__entry__sample__campaign=campaign, verdict=""
+    )
+    return (
+        Case.objects.in_scope()
+        .filter(campaign=campaign, review=Case.Review.SENT)
+        .exclude(pk__in=rules.full_check_cases(campaign).values("pk"))
+        .filter(Q(county_sampled=False) | Q(county_revisited=True))
+        .exclude(Exists(open_difference))
+    )
+
+
+def approve_all(campaign: Campaign, *, actor, village: Village | None = None) -> int:
+    """Approve every bulk-ready decision of a village (or the town), all or nothing."""
+    ready = county_bulk_ready(campaign)
+    if village is not None:
+        ready = ready.filter(village=village)
+    cases = list(ready.order_by("pk"))
+    if not cases:
+        raise DomainError("没有可批量批准的决定：其余各户须逐户审批。")
+    with transaction.atomic():
+        for case in cases:
+            rules.approve(case, actor=actor, bulk=True)
+    return len(cases)
+
+
 # --- objections -------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ Thin views over `surveys.review` and `cases.decisions`: access helper → form �
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -14,13 +15,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cases import roles
 from cases.access import get_current_campaign, public_uuid
-from cases.decisions import undecided_count
+from cases.decisions import first_of_next_month, undecided_count
 from cases.lists import page_size
-from cases.models import Case, Decision, Member, Notice, Objection, Village
+from cases.models import Case, CountyReview, Decision, Member, Notice, Objection, Village
 from cases.services import DomainError
 
 from . import review
@@ -47,8 +49,30 @@ def _village_for(request, code: str | None) -> Village | None:
     return village
 
 
+def _query(village: Village | None, status: str) -> str:
+    """The list's filters, carried by its page links."""
+    return urlencode({k: v for k, v in (("village", village.code if village else ""), ("status", status)) if v})
+
+
 def _can_decide(user) -> bool:
     return roles.can_edit_campaign(user)
+
+
+def _may_decide_now(user, campaign, case=None) -> bool:
+    """The town decides in phase 3, and in phase 4 answers what the county returned."""
+    if not _can_decide(user):
+        return False
+    if campaign.current_phase == campaign.PhaseNumber.VERIFY:
+        return case is None or case.review not in (Case.Review.SENT, Case.Review.APPROVED)
+    return campaign.current_phase == campaign.PhaseNumber.SUPERVISE and case is not None and case.review == "returned"
+
+
+def _may_review_now(user, campaign, case=None) -> bool:
+    return (
+        roles.can_review_county(user)
+        and campaign.current_phase == campaign.PhaseNumber.SUPERVISE
+        and (case is None or case.review == Case.Review.SENT)
+    )
 
 
 def _get_case_for_user(request, campaign, household_id, *, write: bool = False) -> Case:
@@ -108,9 +132,7 @@ def decisions(request):
             "campaign": campaign,
             "village": village,
             "status": status,
-            "query": urlencode(
-                {k: v for k, v in (("village", village.code if village else ""), ("status", status)) if v}
-            ),
+            "query": _query(village, status),
             "statuses": [(k, v[0]) for k, v in STATUSES.items()] + [("bulk", "可按建议批量决定")],
             "summary": summary,
             "page": page,
@@ -221,9 +243,12 @@ def decide(request, household_id):
             "outcomes": Decision.Outcome.choices,
             "values": values,
             "errors": errors,
-            "can_decide": _can_decide(request.user)
-            and campaign.current_phase == campaign.PhaseNumber.VERIFY
-            and case.review != Case.Review.SENT,
+            "can_decide": _may_decide_now(request.user, campaign, case),
+            "can_review": _may_review_now(request.user, campaign, case),
+            "county_reviews": CountyReview.objects.filter(decision__case=case).select_related(
+                "reviewed_by__profile", "decision"
+            ),
+            "next_month": first_of_next_month(timezone.localdate()),
         },
         status=400 if errors else 200,
     )
@@ -408,3 +433,101 @@ def town_report_send(request):
     else:
         messages.success(request, "镇级报告已报县；镇级决定已锁定。")
     return redirect("review_town_report")
+
+
+# --- phase 4: the county approves or returns ---------------------------------------------------
+
+COUNTY_STATUSES = {
+    "sent": ("待审批", Q(review=Case.Review.SENT)),
+    "returned": ("已退回镇里", Q(review=Case.Review.RETURNED)),
+    "approved": ("已批准", Q(review=Case.Review.APPROVED)),
+}
+
+
+@login_required
+def county(request):
+    """The county's list: per village what waits for approval, and a page of households."""
+    campaign = get_current_campaign(request)
+    village = _village_for(request, request.GET.get("village"))
+    status = request.GET.get("status", "sent")
+    if status not in COUNTY_STATUSES:
+        status = "sent"
+    villages = list(Village.objects.visible_to(request.user).order_by("order", "code"))
+    cases = Case.objects.visible_to(request.user).in_scope().filter(campaign=campaign)
+    counts = {
+        r["village_id"]: r
+        for r in cases.values("village_id").annotate(
+            **{key: Count("id", filter=condition) for key, (_, condition) in COUNTY_STATUSES.items()}
+        )
+    }
+    ready = dict(
+        review.county_bulk_ready(campaign)
+        .filter(village__in=villages)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
+    summary = [{"village": v, **counts.get(v.id, {}), "ready": ready.get(v.id, 0)} for v in villages]
+    rows = cases.filter(COUNTY_STATUSES[status][1])
+    if village is not None:
+        rows = rows.filter(village=village)
+    rows = rows.select_related("household__village", "household__group", "decision").prefetch_related(HEADS)
+    page = Paginator(rows.order_by("village__order", "-household_id"), page_size()).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "surveys/county.html",
+        {
+            "campaign": campaign,
+            "village": village,
+            "status": status,
+            "statuses": [(k, v[0]) for k, v in COUNTY_STATUSES.items()],
+            "summary": summary,
+            "page": page,
+            "query": _query(village, status),
+            "can_review": _may_review_now(request.user, campaign),
+        },
+    )
+
+
+@login_required
+@require_POST
+def county_bulk(request):
+    campaign = get_current_campaign(request)
+    roles.require(roles.can_review_county(request.user))
+    village = _village_for(request, request.POST.get("village"))
+    try:
+        approved = review.approve_all(campaign, actor=request.user, village=village)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"已批准{approved}户的决定，自{first_of_next_month(timezone.localdate()):%Y年%m月}起执行。"
+        )
+    target = redirect("review_county")
+    if village is not None:
+        target["Location"] += f"?village={village.code}"
+    return target
+
+
+@login_required
+@require_POST
+def county_answer(request, household_id):
+    """Approve (with the month it takes effect from) or return (with a reason) one decision."""
+    campaign = get_current_campaign(request)
+    case = _get_case_for_user(request, campaign, household_id)
+    roles.require(roles.can_review_county(request.user))
+    try:
+        if request.POST.get("verdict") == CountyReview.Verdict.RETURN:
+            review.rules.return_decision(case, actor=request.user, note=request.POST.get("note", ""))
+            messages.success(request, "已退回镇里，待镇里答复。")
+        else:
+            month = request.POST.get("effective_from", "")
+            try:
+                effective = dt.date.fromisoformat(month + "-01") if month else None
+            except ValueError:
+                raise DomainError("执行起始月格式不正确（如 2026-12）。", field="effective_from") from None
+            review.rules.approve(case, actor=request.user, effective_from=effective, note=request.POST.get("note", ""))
+            messages.success(request, "已批准，决定生效。")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("review_decide", household_id=household_id)

@@ -367,11 +367,11 @@ def submit_revisit(revisit: Revisit, *, actor) -> Revisit:
     revisit.suggested_outcome, revisit.suggested_amount = result.suggested_outcome, result.suggested_amount
     revisit.status, revisit.submitted_by, revisit.submitted_at = Revisit.Status.SUBMITTED, actor, timezone.now()
     revisit.save(update_fields=["status", "submitted_by", "submitted_at", "suggested_outcome", "suggested_amount"])
-    if revisit.entry.sample.level == Sample.Level.TOWN:
-        # The case row says the household may now be decided (and counts it as re-visited).
-        Case.objects.filter(campaign=revisit.entry.sample.campaign, household=revisit.entry.household_id).update(
-            town_revisited=True, updated_at=timezone.now()
-        )
+    # The case row says the household may now be decided (or approved) and counts it as re-visited.
+    flag = "town_revisited" if revisit.entry.sample.level == Sample.Level.TOWN else "county_revisited"
+    Case.objects.filter(campaign=revisit.entry.sample.campaign, household=revisit.entry.household_id).update(
+        **{flag: True, "updated_at": timezone.now()}
+    )
     audit.record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

@@ -2,9 +2,11 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from cases.models import AuditEvent, Case, Household, Member
-from surveys import models, services
+from cases import decisions
+from cases.models import AuditEvent, Case, Household, Member, Village
+from surveys import models, review, services
 from surveys.forms import SurveyForms
 from tests.conftest import PASSWORD
 
@@ -171,3 +173,33 @@ def revisit_sample(sample, actor, entries=None, **changes):
         )
         chosen = [u for u in candidates if u.pk not in investigators][:2]
         revisit_as_found(entry, verifiers=chosen, actor=actor, visit_date=dt.date(2019, 11, 7), **changes)
+
+
+def decide_rest(campaign, town_office):
+    review.decide_all_as_proposed(campaign, actor=town_office)
+    for case in Case.objects.filter(campaign=campaign, review="", in_scope=True).select_related(
+        "household", "campaign"
+    ):
+        p = review.proposal_for(case)
+        review.decide_case(
+            case,
+            actor=town_office,
+            outcome=p.outcome,
+            covered_persons=p.covered_persons,
+            monthly_amount=p.monthly_amount,
+            dibao_class=case.household.dibao_class,
+            reason="逐户核定",
+        )
+
+
+@pytest.fixture
+def ready_town(verify_town, town_office):
+    """Sample drawn and re-visited, every household decided, every notice over."""
+    sample, _ = services.draw_sample(verify_town, level="town", actor=town_office)
+    revisit_sample(sample, town_office)
+    decide_rest(verify_town, town_office)
+    start = timezone.localdate() - dt.timedelta(days=verify_town.notice_days)
+    for village in Village.objects.filter(town=verify_town.town):
+        if Case.objects.filter(campaign=verify_town, village=village).exists():
+            decisions.open_notice(verify_town, village, actor=town_office, starts_on=start)
+    return verify_town

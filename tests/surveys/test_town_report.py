@@ -2,49 +2,17 @@
 every household decided and every notice over without an open objection; late sends need a
 reason; sending locks the decisions. And what the sample says about everyone."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import decisions
-from cases.models import AuditEvent, Campaign, Case, Village
+from cases.models import AuditEvent, Campaign, Case
 from cases.services import DomainError
 from surveys import review, sampling, services
 from surveys.models import Difference, Revisit, SampleEntry, TownReport
 from tests.surveys.conftest import revisit_sample
-
-
-def _decide_rest(campaign, town_office):
-    review.decide_all_as_proposed(campaign, actor=town_office)
-    for case in Case.objects.filter(campaign=campaign, review="", in_scope=True).select_related(
-        "household", "campaign"
-    ):
-        p = review.proposal_for(case)
-        review.decide_case(
-            case,
-            actor=town_office,
-            outcome=p.outcome,
-            covered_persons=p.covered_persons,
-            monthly_amount=p.monthly_amount,
-            dibao_class=case.household.dibao_class,
-            reason="逐户核定",
-        )
-
-
-@pytest.fixture
-def ready_town(verify_town, town_office):
-    """Sample drawn and re-visited, every household decided, every notice over."""
-    sample, _ = services.draw_sample(verify_town, level="town", actor=town_office)
-    revisit_sample(sample, town_office)
-    _decide_rest(verify_town, town_office)
-    start = timezone.localdate() - dt.timedelta(days=verify_town.notice_days)
-    for village in Village.objects.filter(town=verify_town.town):
-        if Case.objects.filter(campaign=verify_town, village=village).exists():
-            decisions.open_notice(verify_town, village, actor=town_office, starts_on=start)
-    return verify_town
 
 
 def test_the_report_is_refused_with_every_reason(verify_town, town_office):

@@ -1,0 +1,172 @@
+"""Phase 4: the county's ≥10% sample, approval one by one or in bulk, return and answer; a
+decision takes effect in the registry only when approved, from the month set."""
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases import decisions
+from cases.models import AuditEvent, Campaign, Case, CountyReview, Household
+from cases.services import DomainError
+from surveys import review, services
+from surveys.models import SampleEntry
+from tests.surveys.conftest import revisit_sample
+
+
+@pytest.fixture
+def phase4(ready_town, town_office):
+    review.send_town_report(ready_town, actor=town_office, late_reason="测试")
+    return services.advance_phase(Campaign.objects.get(pk=ready_town.pk), actor=town_office)
+
+
+def _sent(campaign, outcome, **filters):
+    return (
+        Case.objects.select_related("campaign", "household", "decision")
+        .filter(campaign=campaign, review="sent", outcome=outcome, full_check=False, **filters)
+        .order_by("id")
+        .first()
+    )
+
+
+def _next_month():
+    return decisions.first_of_next_month(timezone.localdate())
+
+
+def test_an_approved_adjustment_changes_the_registry_from_its_month(phase4, county_officer):
+    case = _sent(phase4, "adjust")
+    before = Household.objects.get(pk=case.household_id)
+    decisions.approve(case, actor=county_officer)
+    household = Household.objects.get(pk=case.household_id)
+    d = case.decision
+    assert (household.monthly_amount, household.covered_persons) == (d.monthly_amount, d.covered_persons)
+    assert household.amount_since == _next_month() and household.version == before.version + 1
+    event = AuditEvent.objects.filter(model="cases.Household", household=household).latest("at")
+    assert "县级批准的调整决定生效" in event.reason and event.actor == county_officer
+    case.refresh_from_db()
+    assert case.review == Case.Review.APPROVED
+
+
+def test_an_approved_exit_and_enrolment_take_effect(phase4, county_officer):
+    leaving, joining = _sent(phase4, "exit"), _sent(phase4, "enrol")
+    decisions.approve(leaving, actor=county_officer)
+    decisions.approve(joining, actor=county_officer, effective_from=_next_month() + dt.timedelta(days=40))
+    left = Household.objects.get(pk=leaving.household_id)
+    assert left.dibao_status == "exited" and left.monthly_amount == 0 and left.covered_persons == 0
+    assert left.dibao_ended_on == _next_month() - dt.timedelta(days=1)
+    joined = Household.objects.get(pk=joining.household_id)
+    month = decisions.first_of_next_month(_next_month())
+    assert joined.dibao_status == "active" and joined.dibao_since == month == joined.amount_since
+    assert joined.monthly_amount == joining.decision.monthly_amount > 0
+
+
+def test_nothing_changes_in_the_registry_while_a_decision_waits(phase4, county_officer):
+    case = _sent(phase4, "adjust")
+    before = Household.objects.get(pk=case.household_id)
+    assert case.decision.monthly_amount != before.monthly_amount or case.decision.covered_persons
+    after = Household.objects.get(pk=case.household_id)
+    assert (after.monthly_amount, after.version, after.amount_since) == (
+        before.monthly_amount,
+        before.version,
+        None,
+    )
+    with pytest.raises(DomainError, match="执行起始月不能早于本月"):
+        decisions.approve(case, actor=county_officer, effective_from=dt.date(2019, 1, 1))
+    assert Household.objects.get(pk=case.household_id).version == before.version
+    assert not CountyReview.objects.exists()
+
+
+def test_a_returned_decision_is_answered_by_the_town_and_then_approved(phase4, county_officer, town_office):
+    case = _sent(phase4, "adjust")
+    with pytest.raises(DomainError, match="退回须写明理由"):
+        decisions.return_decision(case, actor=county_officer, note=" ")
+    decisions.return_decision(case, actor=county_officer, note="保障人数与户籍不符，请核实。")
+    case.refresh_from_db()
+    assert case.review == Case.Review.RETURNED
+    with pytest.raises(DomainError, match="已退回镇里"):
+        decisions.approve(case, actor=county_officer)
+    # the town answers in phase 4 with a new decision, which goes back to the county
+    p = review.proposal_for(case)
+    answer = review.decide_case(
+        case,
+        actor=town_office,
+        outcome="adjust",
+        covered_persons=max(p.covered_persons - 1, 1),
+        monthly_amount=p.monthly_amount,
+        dibao_class=case.household.dibao_class,
+        reason="核实后保障人数减1人",
+    )
+    case.refresh_from_db()
+    assert case.review == Case.Review.SENT and case.decision == answer
+    decisions.approve(case, actor=county_officer)
+    household = Household.objects.get(pk=case.household_id)
+    assert household.covered_persons == answer.covered_persons
+    assert [r.verdict for r in CountyReview.objects.filter(decision__case=case).order_by("id")] == [
+        "return",
+        "approve",
+    ]
+
+
+def test_the_town_cannot_change_a_sent_decision_in_phase_4(phase4, town_office):
+    case = _sent(phase4, "adjust")
+    with pytest.raises(DomainError, match="第四阶段只能答复县级退回的决定"):
+        review.decide_case(case, actor=town_office, outcome="exit", reason="x")
+
+
+def test_bulk_approval_leaves_full_check_and_unchecked_county_sample_households(phase4, county_officer, village_a):
+    sample, _ = services.draw_sample(phase4, level="county", actor=county_officer)
+    for village in phase4.town.villages.all():
+        n = Case.objects.filter(campaign=phase4, village=village, stage="reported", in_scope=True).count()
+        drawn = sample.entries.filter(village=village, reason=SampleEntry.Reason.DRAWN).count()
+        assert drawn == math.ceil(n * 10 / 100)
+    cases = Case.objects.filter(campaign=phase4, village=village_a, in_scope=True)
+    full = cases.filter(county_sampled=False).first()
+    Case.objects.filter(pk=full.pk).update(full_check=True)
+    sampled = set(cases.filter(county_sampled=True).values_list("pk", flat=True))
+    approved = review.approve_all(phase4, actor=county_officer, village=village_a)
+    waiting = set(cases.filter(review="sent").values_list("pk", flat=True))
+    assert waiting == sampled | {full.pk} and approved == cases.count() - len(waiting)
+    one = Case.objects.select_related("campaign").get(pk=next(iter(sampled)))
+    with pytest.raises(DomainError, match="须先完成县级入户核查"):
+        decisions.approve(one, actor=county_officer)
+    revisit_sample(sample, county_officer, entries=list(sample.entries.filter(household=one.household_id)))
+    decisions.approve(one, actor=county_officer)
+
+
+def test_approvals_are_refused_outside_phase_4(ready_town, county_officer):
+    case = Case.objects.filter(campaign=ready_town).select_related("campaign").first()
+    with pytest.raises(DomainError, match="只能在第四阶段"):
+        decisions.approve(case, actor=county_officer)
+    assert not CountyReview.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["town_office", "leadership", "cadre_a"])
+def test_only_the_county_approves_or_returns(client, request, persona, phase4, village_a):
+    case = _sent(phase4, "adjust", village=village_a)
+    client.force_login(request.getfixturevalue(persona))
+    url = reverse("review_county_answer", args=[case.household.public_id])
+    assert client.post(url, {"verdict": "approve"}).status_code in (403, 404)
+    assert client.post(reverse("review_county_bulk"), {"village": village_a.code}).status_code == 403
+    assert not CountyReview.objects.exists()
+
+
+def test_the_county_pages_show_what_waits_and_the_household_page_the_new_amount(client, phase4, county_officer):
+    case = _sent(phase4, "adjust")
+    client.force_login(county_officer)
+    page = client.get(reverse("review_county")).content.decode()
+    assert "县级审批" in page and "待审批" in page
+    decide = client.get(reverse("review_decide", args=[case.household.public_id])).content.decode()
+    assert "批准（" in decide and "退回镇里" in decide
+    month = _next_month()
+    response = client.post(
+        reverse("review_county_answer", args=[case.household.public_id]),
+        {"verdict": "approve", "effective_from": f"{month:%Y-%m}"},
+        follow=True,
+    )
+    assert "已批准，决定生效" in response.content.decode()
+    detail = client.get(reverse("household_detail", args=[case.household.public_id])).content.decode()
+    amount = Decimal(case.decision.monthly_amount)
+    assert f"{amount}元（{month.year}年{month.month}月起）" in detail
