@@ -18,7 +18,19 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from . import audit
-from .models import AuditEvent, Campaign, Case, CountyReview, Decision, Household, Member, Notice, Objection, Village
+from .models import (
+    AuditEvent,
+    Campaign,
+    Case,
+    CountyReview,
+    Decision,
+    ExitNotice,
+    Household,
+    Member,
+    Notice,
+    Objection,
+    Village,
+)
 from .services import DomainError
 
 Outcome = Decision.Outcome
@@ -467,12 +479,21 @@ def _lock_case(case: Case) -> Case:
 
 
 @transaction.atomic
-def approve(case: Case, *, actor, effective_from: dt.date | None = None, note: str = "", bulk: bool = False):
+def approve(
+    case: Case,
+    *,
+    actor,
+    effective_from: dt.date | None = None,
+    note: str = "",
+    bulk: bool = False,
+    gradual: bool = False,
+):
     """The county approves the town's current decision on a household.
 
     1. Phase 4; the case locked; 2. `check_county` (sent, not answered yet, spot-checked if
     sampled); 3. the approval with the month it takes effect from (next month by default, never
-    before this month); 4. the decision takes effect in the registry; 5. recorded.
+    before this month) and, for the exit of a 建档立卡 household whose income rose, the
+    campaign's gradual-exit period; 4. the decision takes effect in the registry; 5. recorded.
     """
     case = _lock_case(case)
     _county_gate(case.campaign, "县级审批")
@@ -481,11 +502,19 @@ def approve(case: Case, *, actor, effective_from: dt.date | None = None, note: s
     effective_from = (effective_from or first_of_next_month(timezone.localdate())).replace(day=1)
     if effective_from < this_month:
         raise DomainError("执行起始月不能早于本月。", field="effective_from")
+    months = 0
+    if gradual:
+        if case.decision.outcome != Outcome.EXIT or not case.household.poverty_status:
+            raise DomainError("渐退只适用于建档立卡户的清退。", field="gradual")
+        months = case.campaign.gradual_exit_months
+        if not months:
+            raise DomainError("本次行动未设渐退期（行动设置中的“渐退期（月）”）。", field="gradual")
     review = CountyReview.objects.create(
         decision=case.decision,
         verdict=CountyReview.Verdict.APPROVE,
         note=note.strip()[:2000],
         effective_from=effective_from,
+        gradual_months=months,
         as_bulk=bulk,
         reviewed_by=actor,
     )
@@ -500,7 +529,7 @@ def approve(case: Case, *, actor, effective_from: dt.date | None = None, note: s
         campaign=case.campaign,
         reason="县级批量批准" if bulk else "县级批准",
     )
-    take_effect(case, case.decision, effective_from, actor=actor)
+    take_effect(case, case.decision, effective_from, actor=actor, gradual_months=months)
     return review
 
 
@@ -541,22 +570,34 @@ REGISTRY_EFFECT_FIELDS = [
 ]
 
 
-def take_effect(case: Case, decision: Decision, effective_from: dt.date, *, actor) -> None:
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
+
+
+def take_effect(case: Case, decision: Decision, effective_from: dt.date, *, actor, gradual_months: int = 0) -> None:
     """An approved decision changes the registry from `effective_from`, recorded on the
     household's timeline with the decision it came from. Keep, temporary assistance and a
-    refusal change nothing in the dibao registry."""
+    refusal change nothing in the dibao registry. A gradual exit keeps the dibao as it is
+    until the period's last day, which is recorded as the end."""
     if decision.outcome not in (Outcome.ADJUST, Outcome.ENROL, Outcome.EXIT):
         return
     household = Household.objects.select_for_update().get(pk=case.household_id)
+    when = f"{effective_from:%Y年%m月}起"
+    gradual_end = _add_months(effective_from, gradual_months) - dt.timedelta(days=1)
+    if gradual_months:
+        when = f"渐退{gradual_months}个月，至{gradual_end:%Y年%m月%d日}"
     with audit.tracking(
         household,
         actor=actor,
         fields=REGISTRY_EFFECT_FIELDS,
         household=household,
         campaign=case.campaign,
-        reason=f"县级批准的{decision.get_outcome_display()}决定生效（{effective_from:%Y年%m月}起）",
+        reason=f"县级批准的{decision.get_outcome_display()}决定生效（{when}）",
     ):
-        if decision.outcome == Outcome.EXIT:
+        if decision.outcome == Outcome.EXIT and gradual_months:
+            household.dibao_ended_on = gradual_end
+        elif decision.outcome == Outcome.EXIT:
             household.dibao_status = Household.DibaoStatus.EXITED
             household.covered_persons, household.monthly_amount = 0, decision.monthly_amount
             household.dibao_ended_on, household.amount_since = effective_from - dt.timedelta(days=1), None
@@ -570,3 +611,58 @@ def take_effect(case: Case, decision: Decision, effective_from: dt.date, *, acto
         household.version += 1
         household.updated_at = timezone.now()
         household.save()
+
+
+@transaction.atomic
+def record_exit_notice(
+    case: Case,
+    *,
+    actor,
+    notified_on: dt.date,
+    method: str,
+    recipient: str,
+    recovery_required: bool = False,
+    recovery_amount: Decimal = Decimal("0"),
+    recovery_note: str = "",
+) -> ExitNotice:
+    """清退 by procedure: record that the household was told in writing of its approved exit
+    (the decision's written reasons), and any recovery of money obtained by false information."""
+    case = _lock_case(case)
+    _county_gate(case.campaign, "清退告知")
+    decision = case.decision
+    if decision is None or decision.outcome != Outcome.EXIT or case.review != Case.Review.APPROVED:
+        raise DomainError("只有县级已批准的清退才需登记告知。")
+    if ExitNotice.objects.filter(decision=decision).exists():
+        raise DomainError("已登记清退告知。")
+    if method not in ExitNotice.Method.values:
+        raise DomainError("请选择告知方式。", field="method")
+    if notified_on > timezone.localdate():
+        raise DomainError("告知日期不能晚于今天。", field="notified_on")
+    if not recipient.strip():
+        raise DomainError("请填写签收人。", field="recipient")
+    if recovery_required and (recovery_amount <= 0 or not recovery_note.strip()):
+        raise DomainError("追回违规领取的资金须写明金额和依据。", field="recovery_amount")
+    notice = ExitNotice.objects.create(
+        decision=decision,
+        notified_on=notified_on,
+        method=method,
+        recipient=recipient.strip()[:50],
+        recovery_required=recovery_required,
+        recovery_amount=recovery_amount if recovery_required else Decimal("0"),
+        recovery_note=recovery_note.strip()[:2000] if recovery_required else "",
+        recorded_by=actor,
+    )
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=notice,
+        after={
+            "告知日期": str(notified_on),
+            "告知方式": notice.get_method_display(),
+            "追回金额": f"{notice.recovery_amount:.2f}",
+        },
+        household=case.household,
+        campaign=case.campaign,
+        reason="清退书面告知" + ("，追回违规领取资金" if recovery_required else ""),
+    )
+    return notice

@@ -182,6 +182,11 @@ class Campaign(models.Model):
         default=7,
         validators=[MinValueValidator(7, _("公示期不得少于7天。")), MaxValueValidator(30)],
     )
+    # 渐退: a 建档立卡 household whose income rose may keep its dibao for a while after the exit
+    # is approved; the length is not fixed by the plan (6–12 months are seen elsewhere). 0: none.
+    gradual_exit_months = models.PositiveSmallIntegerField(
+        _("渐退期（月）"), default=0, validators=[MaxValueValidator(24)], help_text=_("0表示不设渐退期")
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Bumped by every saved edit: a form that carries an older number is refused (no lost updates).
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
@@ -874,6 +879,8 @@ class CountyReview(models.Model):
     verdict = models.CharField(_("审批"), max_length=8, choices=Verdict.choices)
     note = models.TextField(_("意见"), blank=True)
     effective_from = models.DateField(_("执行起始月"), null=True, blank=True)
+    # An approved exit of a 建档立卡 household whose income rose: dibao continues this many months.
+    gradual_months = models.PositiveSmallIntegerField(_("渐退期（月）"), default=0)
     as_bulk = models.BooleanField(_("批量批准"), default=False)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(_("审批时间"), default=timezone.now)
@@ -893,6 +900,41 @@ class CountyReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()} {self.reviewed_at:%Y-%m-%d}"
+
+
+class ExitNotice(models.Model):
+    """清退 by procedure, after the county approved it: the household was told in writing (how,
+    when, to whom), and where the money was obtained by false information, what is recovered."""
+
+    class Method(models.TextChoices):
+        IN_PERSON = "in_person", _("当面送达")
+        POST = "post", _("邮寄送达")
+        POSTED = "posted", _("公告送达")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="exit_notice")
+    notified_on = models.DateField(_("告知日期"))
+    method = models.CharField(_("告知方式"), max_length=10, choices=Method.choices)
+    recipient = models.CharField(_("签收人"), max_length=50)
+    recovery_required = models.BooleanField(_("追回违规领取资金"), default=False)
+    recovery_amount = models.DecimalField(_("追回金额（元）"), **MONEY, default=Decimal("0"))
+    recovery_note = models.TextField(_("追回说明"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("清退告知")
+        verbose_name_plural = _("清退告知")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recovery_required=False, recovery_amount=0)
+                | Q(recovery_required=True, recovery_amount__gt=0),
+                name="exit_recovery_has_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"清退告知 {self.notified_on}"
 
 
 class Notice(models.Model):

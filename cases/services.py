@@ -74,6 +74,7 @@ CAMPAIGN_FIELDS = [
     "purchase_lookback_years",
     "minimum_amount",
     "notice_days",
+    "gradual_exit_months",
 ]
 
 

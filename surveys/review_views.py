@@ -22,7 +22,7 @@ from cases import roles
 from cases.access import get_current_campaign, public_uuid
 from cases.decisions import first_of_next_month, undecided_count
 from cases.lists import page_size
-from cases.models import Case, CountyReview, Decision, Member, Notice, Objection, Village
+from cases.models import Case, CountyReview, Decision, ExitNotice, Member, Notice, Objection, Village
 from cases.services import DomainError
 
 from . import review
@@ -249,6 +249,17 @@ def decide(request, household_id):
                 "reviewed_by__profile", "decision"
             ),
             "next_month": first_of_next_month(timezone.localdate()),
+            "gradual_offered": case.decision_id is not None
+            and case.decision.outcome == Decision.Outcome.EXIT
+            and bool(case.household.poverty_status)
+            and campaign.gradual_exit_months > 0,
+            "exit_notice": ExitNotice.objects.filter(decision__case=case).first(),
+            "exit_notice_due": case.review == Case.Review.APPROVED
+            and case.decision_id is not None
+            and case.decision.outcome == Decision.Outcome.EXIT
+            and (_can_decide(request.user) or roles.can_review_county(request.user)),
+            "exit_methods": ExitNotice.Method.choices,
+            "today": timezone.localdate(),
         },
         status=400 if errors else 200,
     )
@@ -526,8 +537,48 @@ def county_answer(request, household_id):
                 effective = dt.date.fromisoformat(month + "-01") if month else None
             except ValueError:
                 raise DomainError("执行起始月格式不正确（如 2026-12）。", field="effective_from") from None
-            review.rules.approve(case, actor=request.user, effective_from=effective, note=request.POST.get("note", ""))
+            review.rules.approve(
+                case,
+                actor=request.user,
+                effective_from=effective,
+                note=request.POST.get("note", ""),
+                gradual=request.POST.get("gradual") == "on",
+            )
             messages.success(request, "已批准，决定生效。")
     except DomainError as exc:
         messages.error(request, exc.message)
+    return redirect("review_decide", household_id=household_id)
+
+
+@login_required
+@require_POST
+def exit_notice(request, household_id):
+    """Record that the household was told in writing of its approved exit (and any recovery)."""
+    campaign = get_current_campaign(request)
+    case = _get_case_for_user(request, campaign, household_id)
+    roles.require(_can_decide(request.user) or roles.can_review_county(request.user))
+    post = request.POST
+    try:
+        try:
+            notified_on = dt.date.fromisoformat(post.get("notified_on", ""))
+        except ValueError:
+            raise DomainError("请填写告知日期。", field="notified_on") from None
+        try:
+            amount = Decimal(post.get("recovery_amount") or "0")
+        except InvalidOperation:
+            raise DomainError("追回金额须为数字。", field="recovery_amount") from None
+        review.rules.record_exit_notice(
+            case,
+            actor=request.user,
+            notified_on=notified_on,
+            method=post.get("method", ""),
+            recipient=post.get("recipient", ""),
+            recovery_required=post.get("recovery_required") == "on",
+            recovery_amount=amount,
+            recovery_note=post.get("recovery_note", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已登记清退告知。")
     return redirect("review_decide", household_id=household_id)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("review/bulk/", review_views.decide_bulk, name="review_decide_bulk"),
     path("review/<str:household_id>/", review_views.decide, name="review_decide"),
     path("review/<str:household_id>/county/", review_views.county_answer, name="review_county_answer"),
+    path("review/<str:household_id>/exit-notice/", review_views.exit_notice, name="review_exit_notice"),
     path("county/", review_views.county, name="review_county"),
     path("county/bulk/", review_views.county_bulk, name="review_county_bulk"),
     path("notices/", review_views.notices, name="review_notices"),

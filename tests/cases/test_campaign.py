@@ -25,6 +25,7 @@ def _form(campaign, **changes):
         "purchase_lookback_years": "2",
         "minimum_amount": "0",
         "notice_days": "7",
+        "gradual_exit_months": "0",
     }
     for p in campaign.phases.all():
         data[f"start_{p.number}"] = p.starts_on.isoformat()

@@ -170,3 +170,59 @@ def test_the_county_pages_show_what_waits_and_the_household_page_the_new_amount(
     detail = client.get(reverse("household_detail", args=[case.household.public_id])).content.decode()
     amount = Decimal(case.decision.monthly_amount)
     assert f"{amount}元（{month.year}年{month.month}月起）" in detail
+
+
+def test_an_approved_exit_is_told_in_writing_and_fraud_recovered(client, phase4, county_officer, town_office):
+    case = _sent(phase4, "exit")
+    with pytest.raises(DomainError, match="只有县级已批准的清退"):
+        decisions.record_exit_notice(
+            case, actor=town_office, notified_on=timezone.localdate(), method="in_person", recipient="户主"
+        )
+    decisions.approve(case, actor=county_officer)
+    with pytest.raises(DomainError, match="须写明金额和依据"):
+        decisions.record_exit_notice(
+            case,
+            actor=town_office,
+            notified_on=timezone.localdate(),
+            method="in_person",
+            recipient="户主本人",
+            recovery_required=True,
+        )
+    client.force_login(town_office)
+    response = client.post(
+        reverse("review_exit_notice", args=[case.household.public_id]),
+        {
+            "notified_on": timezone.localdate().isoformat(),
+            "method": "in_person",
+            "recipient": "户主本人",
+            "recovery_required": "on",
+            "recovery_amount": "1200",
+            "recovery_note": "隐瞒务工收入，追回2019年1–4月多领的低保金。",
+        },
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "已登记清退告知" in body and "追回 1200.00 元" in body
+    notice = case.decision.exit_notice
+    assert notice.recovery_amount == Decimal("1200") and notice.recorded_by == town_office
+    with pytest.raises(DomainError, match="已登记清退告知"):
+        decisions.record_exit_notice(
+            case, actor=town_office, notified_on=timezone.localdate(), method="post", recipient="x"
+        )
+
+
+def test_a_poor_household_whose_income_rose_exits_gradually(phase4, county_officer):
+    case = _sent(phase4, "exit")
+    Household.objects.filter(pk=case.household_id).update(poverty_status="lifted")
+    case = Case.objects.select_related("campaign", "household", "decision").get(pk=case.pk)
+    with pytest.raises(DomainError, match="未设渐退期"):
+        decisions.approve(case, actor=county_officer, gradual=True)
+    Campaign.objects.filter(pk=phase4.pk).update(gradual_exit_months=6)
+    before = Household.objects.get(pk=case.household_id)
+    decisions.approve(case, actor=county_officer, gradual=True)
+    after = Household.objects.get(pk=case.household_id)
+    start = _next_month()
+    end = decisions._add_months(start, 6) - dt.timedelta(days=1)
+    assert after.dibao_status == "active" and after.monthly_amount == before.monthly_amount
+    assert after.dibao_ended_on == end
+    assert CountyReview.objects.get(decision=case.decision).gradual_months == 6
