@@ -222,3 +222,69 @@ def revisit_as_found(entry, *, verifiers, actor, visit_date: dt.date, **changes)
         fingerprint = type(revisit).objects.prefetch_related("members").get(pk=revisit.pk).content_fingerprint()
         sign_revisit(revisit, verifier=verifier, actor=actor, method="本人登录签字", shown_fingerprint=fingerprint)
     return submit(revisit, actor=actor)
+
+
+def complete_phase3(campaign: Campaign, *, seed: int = 2019) -> None:
+    """Carry the demo town through phase 3 to the start of phase 4, through the services: the
+    town's sample drawn and re-visited (a few re-visits find a household's income higher than
+    the village recorded, each judged), every household decided (in bulk where everything
+    agrees, by hand with a reason otherwise), every village's notice over, the report sent."""
+    from cases import decisions
+    from cases.models import Case, Decision
+
+    from . import review
+    from .models import Difference, SampleEntry
+    from .revisits import judge_difference, verifier_candidates
+    from .services import advance_phase, draw_sample
+
+    rng = random.Random(seed)
+    town = get_user_model().objects.filter(profile__role=Profile.Role.TOWN).order_by("username").first()
+    sample, _ = draw_sample(campaign, level="town", actor=town)
+    candidates = list(verifier_candidates())
+    verify = campaign.phases.get(number=Campaign.PhaseNumber.VERIFY)
+    entries = list(sample.entries.select_related("household", "sample__campaign").order_by("village__order", "rank"))
+    for entry in entries:
+        investigators = set(
+            SurveySignature.objects.filter(
+                survey__household=entry.household, survey__status=Survey.Status.SUBMITTED
+            ).values_list("investigator_id", flat=True)
+        )
+        verifiers = [u for u in candidates if u.pk not in investigators][:2]
+        changes = {}
+        if entry.reason == SampleEntry.Reason.DRAWN and rng.random() < 0.08:
+            # savings the village did not record: above the limit, the verifiers conclude against dibao
+            changes = {
+                "financial_assets": Decimal(rng.choice([60000, 90000, 120000])),
+                "recommendation": "exit" if entry.household.is_dibao else "reject",
+            }
+        revisit_as_found(entry, verifiers=verifiers, actor=town, visit_date=verify.starts_on, **changes)
+    for difference in Difference.objects.filter(revisit__entry__sample=sample, verdict=""):
+        judge_difference(
+            difference,
+            verdict=Difference.Verdict.HOUSEHOLD,
+            note="核查发现未申报的存款，户主承认。",
+            actor=town,
+        )
+    review.decide_all_as_proposed(campaign, actor=town)
+    for case in (
+        Case.objects.in_scope()
+        .filter(campaign=campaign, review=Case.Review.UNDECIDED)
+        .select_related("household", "campaign")
+    ):
+        proposal = review.proposal_for(case)
+        exit_ = proposal.outcome == Decision.Outcome.EXIT
+        review.decide_case(
+            case,
+            actor=town,
+            outcome=proposal.outcome,
+            covered_persons=proposal.covered_persons,
+            monthly_amount=proposal.monthly_amount,
+            dibao_class=case.household.dibao_class,
+            reason="家庭人均收入超过低保标准，经核实后清退。" if exit_ else "经镇级核实，按核查结论决定。",
+        )
+    opened = verify.starts_on - dt.timedelta(days=campaign.notice_days)
+    for village in Village.objects.filter(town=campaign.town).order_by("order"):
+        if Case.objects.in_scope().filter(campaign=campaign, village=village).exists():
+            decisions.open_notice(campaign, village, actor=town, starts_on=opened)
+    review.send_town_report(campaign, actor=town, late_reason="演示数据：按2019年行动日期生成。")
+    advance_phase(Campaign.objects.get(pk=campaign.pk), actor=town)
