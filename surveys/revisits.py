@@ -455,3 +455,57 @@ def investigator_records(campaign: Campaign) -> list[dict[str, Any]]:
         row["by_verdict"] = [(label, row["verdicts"].get(value, 0)) for value, label in Difference.Verdict.choices]
         out.append(row)
     return sorted(out, key=lambda r: (-sum(r["verdicts"].values()), r["user"].username))
+
+
+def verifier_records(campaign: Campaign) -> list[dict[str, Any]]:
+    """Per town verifier: households they re-visited and signed, how many of those the county
+    spot-checked, and the county's differences on them by verdict — the town's own error
+    record (a difference the county finds is the town verifiers' as well as the village's).
+    A fixed number of queries."""
+    signed = RevisitSignature.objects.filter(
+        revisit__entry__sample__campaign=campaign,
+        revisit__entry__sample__level=Sample.Level.TOWN,
+        revisit__status=Revisit.Status.SUBMITTED,
+        signed_at__isnull=False,
+    )
+    county = Revisit.objects.filter(
+        entry__sample__campaign=campaign, entry__sample__level=Sample.Level.COUNTY, status=Revisit.Status.SUBMITTED
+    )
+    rows = {
+        r["verifier"]: {**r, "verdicts": {}, "with_differences": 0, "county_checked": 0}
+        for r in signed.values("verifier").annotate(revisited=Count("revisit", distinct=True)).order_by()
+    }
+    checked = (
+        signed.filter(revisit__entry__household__in=county.values("entry__household"))
+        .values("verifier")
+        .annotate(n=Count("revisit", distinct=True))
+        .order_by()
+    )
+    for r in checked:
+        rows[r["verifier"]]["county_checked"] = r["n"]
+    # the county's differences, joined to the town verifiers of the same household
+    found = (
+        Difference.objects.filter(revisit__in=county)
+        .values("revisit__entry__household", "verdict")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_household: dict[int, list[tuple[str, int]]] = {}
+    for d in found:
+        by_household.setdefault(d["revisit__entry__household"], []).append((d["verdict"], d["n"]))
+    for verifier, household in signed.filter(revisit__entry__household__in=list(by_household)).values_list(
+        "verifier", "revisit__entry__household"
+    ):
+        row = rows[verifier]
+        row["with_differences"] += 1
+        for verdict, n in by_household[household]:
+            if verdict:
+                row["verdicts"][verdict] = row["verdicts"].get(verdict, 0) + n
+    users = get_user_model().objects.filter(pk__in=rows).select_related("profile")
+    out = []
+    for user in users:
+        row = rows[user.pk]
+        row["user"] = user
+        row["by_verdict"] = [(label, row["verdicts"].get(value, 0)) for value, label in Difference.Verdict.choices]
+        out.append(row)
+    return sorted(out, key=lambda r: (-sum(r["verdicts"].values()), r["user"].username))

@@ -226,3 +226,38 @@ def test_a_poor_household_whose_income_rose_exits_gradually(phase4, county_offic
     assert after.dibao_status == "active" and after.monthly_amount == before.monthly_amount
     assert after.dibao_ended_on == end
     assert CountyReview.objects.get(decision=case.decision).gradual_months == 6
+
+
+def test_a_difference_the_county_finds_counts_against_the_village_and_the_town_verifiers(
+    phase4, county_officer, town_office
+):
+    from surveys import revisits
+    from surveys.models import Difference, Revisit, RevisitSignature
+
+    sample, _ = services.draw_sample(phase4, level="county", actor=county_officer)
+    town_checked = Revisit.objects.filter(entry__sample__level="town", status="submitted").values("entry__household")
+    entry = sample.entries.filter(household__in=town_checked).select_related("household").first()
+    if entry is None:
+        county_entry = sample.entries.first()
+        pytest.skip(f"no household checked by both levels ({county_entry})")
+    survey_persons = Revisit.objects.filter(entry__household=entry.household).first().survey.covered_persons
+    revisit_sample(sample, county_officer, entries=[entry], covered_persons=survey_persons + 1)
+    difference = Difference.objects.get(revisit__entry=entry, key="covered_persons")
+    revisits.judge_difference(difference, verdict="recording", note="多报一人", actor=county_officer)
+
+    town_verifiers = set(
+        RevisitSignature.objects.filter(
+            revisit__entry__sample__level="town", revisit__entry__household=entry.household
+        ).values_list("verifier__username", flat=True)
+    )
+    records = {r["user"].username: r for r in revisits.verifier_records(phase4)}
+    for name in town_verifiers:
+        assert records[name]["county_checked"] >= 1 and records[name]["with_differences"] == 1
+        assert dict(records[name]["by_verdict"])["村级记录错误"] == 1
+    others = [r for n, r in records.items() if n not in town_verifiers]
+    assert all(r["with_differences"] == 0 for r in others)
+    village = {r["user"].username: r for r in revisits.investigator_records(phase4)}
+    investigators = entry.household.surveys.get(status="submitted").signatures.values_list(
+        "investigator__username", flat=True
+    )
+    assert all(village[name]["verdicts"].get("recording", 0) >= 1 for name in investigators)
