@@ -34,7 +34,9 @@ from .models import (
 from .services import DomainError
 
 Outcome = Decision.Outcome
-DIBAO_OUTCOMES = {Outcome.KEEP, Outcome.ADJUST, Outcome.EXIT, Outcome.TEMPORARY}
+# A dibao household keeps, changes or leaves its dibao; temporary assistance for it is a
+# separate record (cases/assistance.py), not a decision that would stop its payments.
+DIBAO_OUTCOMES = {Outcome.KEEP, Outcome.ADJUST, Outcome.EXIT}
 OTHER_OUTCOMES = {Outcome.ENROL, Outcome.REJECT, Outcome.TEMPORARY}
 
 
@@ -55,6 +57,9 @@ class Proposal:
     village_outcome: str
     max_persons: int  # members counted in the household: covered persons never exceed them
     revisit_outcome: str = ""
+    # Whether the town's sample of the household's village is drawn: until it is, nobody knows
+    # which households must be re-visited first, so none is decided.
+    sample_drawn: bool = True
 
     @property
     def outcome_label(self) -> str:
@@ -131,6 +136,8 @@ def check_decision(
         raise DomainError("镇级报告已报县，决定已锁定。")
     if not case.in_scope or case.stage != Case.Stage.REPORTED:
         raise DomainError("该户的调查尚未由村上报，不能作出决定。")
+    if not proposal.sample_drawn:
+        raise DomainError("该村尚未抽取镇级核查样本：抽样后才能作出决定（抽中的户须先核查）。")
     if open_objection:
         raise DomainError("该户有未处理的公示异议，须先核实并写明处理结果，才能作出决定。")
     if case.town_sampled and not case.town_revisited:
@@ -202,6 +209,7 @@ def _decision_event(decision: Decision, case: Case, before: Decision | None, *, 
             "月保障金": f"{d.monthly_amount:.2f}",
             "类别": d.dibao_class,
             "依据": d.get_basis_display(),
+            "理由": d.reason,
         }
 
     how = "按建议批量决定" if decision.as_proposed else "镇级决定"
@@ -258,11 +266,22 @@ def decide(
     )
     before = case.decision
     decision = _new_decision(case, checked, proposal, actor=actor, as_proposed=False)
+    if before is not None and _same(before, decision):
+        raise DomainError("与当前决定相同（含理由），无需重新决定。")
+    if case.review == Case.Review.RETURNED and not checked.reason:
+        raise DomainError("答复县级退回的决定须写明理由。", field="reason")
     decision.save()
     _point_case_at(case, decision)
     case.save(update_fields=["decision", "outcome", "review", "updated_at"])
-    _decision_event(decision, case, before, actor=actor).save()
+    event = _decision_event(decision, case, before, actor=actor)
+    if event is not None:
+        event.save()
     return decision
+
+
+def _same(a: Decision, b: Decision) -> bool:
+    keys = ("outcome", "covered_persons", "monthly_amount", "dibao_class", "basis", "reason")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
 def _point_case_at(case: Case, decision: Decision) -> None:
@@ -470,6 +489,12 @@ def check_county(case: Case) -> None:
         raise DomainError("镇里尚未报县该户的决定。")
     if case.county_sampled and not case.county_revisited:
         raise DomainError("该户在县级抽查样本中，须先完成县级入户核查并签字提交，才能审批。")
+    if not case.county_revisited and full_check_cases(case.campaign).filter(pk=case.pk).exists():
+        raise DomainError("全面核查户须经县级入户核查后才能审批。")
+    # a drawn village always has a sampled household (k = ⌈ratio × n⌉ ≥ 1)
+    drawn = Case.objects.filter(campaign=case.campaign_id, village=case.village_id, county_sampled=True)
+    if not drawn.exists():
+        raise DomainError("该村尚未抽取县级抽查样本：抽样后才能审批。")
 
 
 def _lock_case(case: Case) -> Case:

@@ -43,7 +43,7 @@ def _town_revisits(campaign: Campaign):
 
 
 def proposals(campaign: Campaign, cases: list[Case]) -> dict[int, Proposal]:
-    """The proposal for each case (by id): two queries whatever the number of cases.
+    """The proposal for each case (by id): three queries whatever the number of cases.
 
     Without a town re-visit the basis is the village survey: its conclusion, its covered
     persons and the engine's amount. With one, the re-visit's conclusion and the engine on
@@ -70,6 +70,13 @@ def proposals(campaign: Campaign, cases: list[Case]) -> dict[int, Proposal]:
         .values("entry__household_id", "recommendation", "suggested_outcome", "suggested_amount", "covered_persons")
         .annotate(counted=Count("members", filter=Q(members__present=True, members__counted=True)))
     }
+    drawn_villages = set(
+        SampleEntry.objects.filter(
+            sample__campaign=campaign, sample__level=Sample.Level.TOWN, reason=SampleEntry.Reason.DRAWN
+        )
+        .values_list("village_id", flat=True)
+        .distinct()
+    )
     out = {}
     for case in cases:
         survey = surveys.get(case.household_id)
@@ -100,6 +107,7 @@ def proposals(campaign: Campaign, cases: list[Case]) -> dict[int, Proposal]:
             village_outcome=survey["recommendation"],
             max_persons=max_persons,
             revisit_outcome=revisit["recommendation"] if revisit else "",
+            sample_drawn=case.village_id in drawn_villages,
         )
     return out
 
@@ -202,14 +210,17 @@ def decide_case(case: Case, *, actor, **figures) -> Decision:
 
 
 def county_bulk_ready(campaign: Campaign):
-    """Sent decisions the county may approve in bulk: not a full-check household, not in the
-    county's sample unless spot-checked, and no difference (town's or county's) without a verdict."""
+    """Sent decisions the county may approve in bulk: the village's county sample drawn; not a
+    full-check household; not in the county's sample unless spot-checked; and no difference
+    (the town's or the county's) without a verdict."""
     open_difference = Difference.objects.filter(
         revisit__entry__household=OuterRef("household"), revisit__entry__sample__campaign=campaign, verdict=""
     )
+    drawn = Case.objects.filter(campaign=campaign, village=OuterRef("village"), county_sampled=True)
     return (
         Case.objects.in_scope()
         .filter(campaign=campaign, review=Case.Review.SENT)
+        .filter(Exists(drawn))
         .exclude(pk__in=rules.full_check_cases(campaign).values("pk"))
         .filter(Q(county_sampled=False) | Q(county_revisited=True))
         .exclude(Exists(open_difference))
@@ -273,7 +284,11 @@ class VillageEstimate:
     share: sampling.Estimate
 
 
-def _paid(outcome: str, amount: Decimal | None) -> Decimal:
+def _paid(outcome: str, amount: Decimal | None, current: Decimal = ZERO) -> Decimal:
+    """What a conclusion pays a month: the current amount for a keep, the engine's for an
+    adjustment or enrolment, nothing otherwise."""
+    if outcome == Decision.Outcome.KEEP:
+        return current
     return (amount or ZERO) if outcome in PAYING else ZERO
 
 
@@ -306,6 +321,7 @@ def sample_estimates(sample: Sample) -> dict[str, Any]:
             "suggested_amount",
             "survey__recommendation",
             "survey__suggested_amount",
+            "entry__household__monthly_amount",
         )
     )
     shares: dict[int, list[int]] = {v.id: [] for v in villages}
@@ -314,8 +330,9 @@ def sample_estimates(sample: Sample) -> dict[str, Any]:
     for row in observed:
         vid = row["entry__village_id"]
         shares[vid].append(1 if row["material"] else 0)
-        village_pays = _paid(row["survey__recommendation"], row["survey__suggested_amount"])
-        correct = _paid(row["recommendation"], row["suggested_amount"])
+        current = row["entry__household__monthly_amount"]
+        village_pays = _paid(row["survey__recommendation"], row["survey__suggested_amount"], current)
+        correct = _paid(row["recommendation"], row["suggested_amount"], current)
         over[vid].append(max(village_pays - correct, ZERO))
         under[vid].append(max(correct - village_pays, ZERO))
 
@@ -347,7 +364,8 @@ def sample_estimates(sample: Sample) -> dict[str, Any]:
 def report_problems(campaign: Campaign) -> list[str]:
     """Why the town's report cannot go to the county yet; [] when it can."""
     problems = []
-    if campaign.current_phase != Campaign.PhaseNumber.VERIFY:
+    # phase 4 too: a town that moved on with a written reason still owes its report
+    if campaign.current_phase not in (Campaign.PhaseNumber.VERIFY, Campaign.PhaseNumber.SUPERVISE):
         problems.append(f"当前是{campaign.get_current_phase_display()}，镇级报告只能在第三阶段（汇总核实）报送。")
     if TownReport.objects.filter(campaign=campaign).exists():
         problems.append("镇级报告已报送。")
@@ -386,6 +404,14 @@ def report_problems(campaign: Campaign) -> list[str]:
         .annotate(n=Count("id"))
         .values_list("village_id", "n")
     )
+    # a sampled household decided before its re-visit (say, added by an objection) is decided again
+    stale = dict(
+        Case.objects.in_scope()
+        .filter(campaign=campaign, town_sampled=True, decision__basis=Decision.Basis.SURVEY)
+        .values("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
+    )
     for v in villages:
         if v.id not in reported:
             problems.append(f"{v.name}：尚未上报复核结果。")
@@ -397,7 +423,11 @@ def report_problems(campaign: Campaign) -> list[str]:
             problems.append(f"{v.name}：核查样本{row['entries']}户，已签字提交{row['done']}户。")
         if undecided.get(v.id):
             problems.append(f"{v.name}：尚有{undecided[v.id]}户未作出镇级决定。")
+        if stale.get(v.id):
+            problems.append(f"{v.name}：{stale[v.id]}户在核查前作出的决定，须按核查结果重新决定。")
         notice = notices.get(v.id)
+        if not population.get(v.id):
+            continue  # nothing to decide or put on notice
         if notice is None:
             problems.append(f"{v.name}：尚未公示。")
         elif not notice.has_ended():

@@ -30,6 +30,7 @@ from .models import Difference, Revisit, Sample, TownReport
 
 STATUSES = {
     "left": ("待决定", Q(review=Case.Review.UNDECIDED)),
+    "returned": ("县级退回待答复", Q(review=Case.Review.RETURNED)),
     "decided": ("已决定", ~Q(review=Case.Review.UNDECIDED)),
     "": ("全部", Q()),
 }
@@ -65,6 +66,12 @@ def _may_decide_now(user, campaign, case=None) -> bool:
     if campaign.current_phase == campaign.PhaseNumber.VERIFY:
         return case is None or case.review not in (Case.Review.SENT, Case.Review.APPROVED)
     return campaign.current_phase == campaign.PhaseNumber.SUPERVISE and case is not None and case.review == "returned"
+
+
+def _sees_objector(user) -> bool:
+    """Who objected, and how to reach them, is for the town and the county that handle it, not
+    for the village whose household was named."""
+    return _can_decide(user) or roles.can_review_county(user)
 
 
 def _may_review_now(user, campaign, case=None) -> bool:
@@ -139,6 +146,7 @@ def decisions(request):
             "rows": [(c, offered.get(c.pk)) for c in page.object_list],
             "can_decide": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
             "total_left": sum(r["left"] for r in summary),
+            "whole_town": roles.village_scope(request.user) is None,
             "total_ready": sum(r["ready"] for r in summary),
         },
     )
@@ -175,7 +183,7 @@ def _parse_figures(post) -> tuple[dict, dict[str, str]]:
     }
     raw = post.get("covered_persons", "").strip()
     if raw:
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit() and len(raw) < 4:
             figures["covered_persons"] = int(raw)
         else:
             errors["covered_persons"] = "保障人数须为整数。"
@@ -183,10 +191,12 @@ def _parse_figures(post) -> tuple[dict, dict[str, str]]:
     if raw:
         try:
             amount = Decimal(raw)
+            if not amount.is_finite():
+                raise InvalidOperation
         except InvalidOperation:
             errors["monthly_amount"] = "月保障金须为金额，如 305.00。"
         else:
-            if amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("1000000"):
+            if amount != amount.quantize(Decimal("0.01")) or not 0 <= amount < Decimal("1000000"):
                 errors["monthly_amount"] = "月保障金最多两位小数。"
             else:
                 figures["monthly_amount"] = amount
@@ -238,9 +248,14 @@ def decide(request, household_id):
             "proposal": proposal,
             "survey": survey,
             "revisit": revisit,
-            "history": case.decisions.select_related("decided_by").order_by("-decided_at", "-id"),
+            "history": case.decisions.select_related("decided_by__profile").order_by("-decided_at", "-id"),
             "objections": case.objections.select_related("recorded_by", "resolved_by"),
-            "outcomes": Decision.Outcome.choices,
+            "outcomes": [
+                (value, label)
+                for value, label in Decision.Outcome.choices
+                if value in (review.rules.DIBAO_OUTCOMES if case.household.is_dibao else review.rules.OTHER_OUTCOMES)
+            ],
+            "sees_objector": _sees_objector(request.user),
             "values": values,
             "errors": errors,
             "can_decide": _may_decide_now(request.user, campaign, case),
@@ -343,7 +358,7 @@ def notice(request, code):
         sections[c.outcome].append(c)
     objections = (
         Objection.objects.filter(notice__campaign=campaign, case__village=village)
-        .select_related("case__household", "recorded_by", "resolved_by")
+        .select_related("case__household", "recorded_by", "resolved_by__profile")
         .prefetch_related(Prefetch("case__household__members", queryset=HEADS.queryset, to_attr="heads"))
     )
     return render(
@@ -359,6 +374,7 @@ def notice(request, code):
             "channels": Objection.Channel.choices,
             "left": undecided_count(campaign, village),
             "can_write": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
+            "sees_objector": _sees_objector(request.user),
         },
     )
 
@@ -565,8 +581,10 @@ def exit_notice(request, household_id):
             raise DomainError("请填写告知日期。", field="notified_on") from None
         try:
             amount = Decimal(post.get("recovery_amount") or "0")
+            if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or amount >= 10**8:
+                raise InvalidOperation
         except InvalidOperation:
-            raise DomainError("追回金额须为数字。", field="recovery_amount") from None
+            raise DomainError("追回金额须为金额，如 1200.00。", field="recovery_amount") from None
         review.rules.record_exit_notice(
             case,
             actor=request.user,

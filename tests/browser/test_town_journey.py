@@ -382,6 +382,12 @@ def test_the_town_reviews_decides_publishes_and_reports(
     _message(town, "异议已处理")
     assert "处理结果：经入户核查，其子务工收入已计入" in town.get_by_test_id("objections").inner_text()
     _shot(town, device, "12-objection-resolved")
+    # the household was decided before its full check: the town decides again on the re-visit
+    town.goto(f"/surveys/review/{full_check.household.public_id}/")
+    assert "镇级入户核查" in town.get_by_test_id("proposal").inner_text()
+    town.get_by_label("理由").fill("异议经全面核查已处理，按核查结果决定。")
+    town.get_by_role("button", name="签署决定").click()
+    _message(town, "已作出决定")
 
     # --- the report goes to the county -------------------------------------------------------
     # Prepared: time passes. 湖滨村's notice is moved back so that its 7 days are over; the

@@ -13,20 +13,27 @@ from cases import decisions
 from cases.models import AuditEvent, Campaign, Case, CountyReview, Household
 from cases.services import DomainError
 from surveys import review, services
-from surveys.models import SampleEntry
+from surveys.models import Sample, SampleEntry
 from tests.surveys.conftest import revisit_sample
 
 
 @pytest.fixture
-def phase4(ready_town, town_office):
+def sent_town(ready_town, town_office):
     review.send_town_report(ready_town, actor=town_office, late_reason="测试")
     return services.advance_phase(Campaign.objects.get(pk=ready_town.pk), actor=town_office)
+
+
+@pytest.fixture
+def phase4(sent_town, county_officer):
+    """Phase 4 with the county's sample drawn."""
+    services.draw_sample(sent_town, level="county", actor=county_officer)
+    return sent_town
 
 
 def _sent(campaign, outcome, **filters):
     return (
         Case.objects.select_related("campaign", "household", "decision")
-        .filter(campaign=campaign, review="sent", outcome=outcome, full_check=False, **filters)
+        .filter(campaign=campaign, review="sent", outcome=outcome, full_check=False, county_sampled=False, **filters)
         .order_by("id")
         .first()
     )
@@ -117,7 +124,7 @@ def test_the_town_cannot_change_a_sent_decision_in_phase_4(phase4, town_office):
 
 
 def test_bulk_approval_leaves_full_check_and_unchecked_county_sample_households(phase4, county_officer, village_a):
-    sample, _ = services.draw_sample(phase4, level="county", actor=county_officer)
+    sample = Sample.objects.get(level="county")
     for village in phase4.town.villages.all():
         n = Case.objects.filter(campaign=phase4, village=village, stage="reported", in_scope=True).count()
         drawn = sample.entries.filter(village=village, reason=SampleEntry.Reason.DRAWN).count()
@@ -134,6 +141,15 @@ def test_bulk_approval_leaves_full_check_and_unchecked_county_sample_households(
         decisions.approve(one, actor=county_officer)
     revisit_sample(sample, county_officer, entries=list(sample.entries.filter(household=one.household_id)))
     decisions.approve(one, actor=county_officer)
+
+
+def test_nothing_is_approved_before_the_villages_county_sample_is_drawn(sent_town, county_officer):
+    case = Case.objects.filter(campaign=sent_town, review="sent").select_related("campaign").first()
+    with pytest.raises(DomainError, match="尚未抽取县级抽查样本"):
+        decisions.approve(case, actor=county_officer)
+    with pytest.raises(DomainError, match="没有可批量批准的决定"):
+        review.approve_all(sent_town, actor=county_officer)
+    assert not CountyReview.objects.exists()
 
 
 def test_approvals_are_refused_outside_phase_4(ready_town, county_officer):
@@ -234,7 +250,7 @@ def test_a_difference_the_county_finds_counts_against_the_village_and_the_town_v
     from surveys import revisits
     from surveys.models import Difference, Revisit, RevisitSignature
 
-    sample, _ = services.draw_sample(phase4, level="county", actor=county_officer)
+    sample = Sample.objects.get(level="county")
     town_checked = Revisit.objects.filter(entry__sample__level="town", status="submitted").values("entry__household")
     entry = sample.entries.filter(household__in=town_checked).select_related("household").first()
     if entry is None:

@@ -14,6 +14,13 @@ from surveys.models import Survey, VillageReport
 from tests.surveys.conftest import revisit_sample
 
 
+@pytest.fixture(autouse=True)
+def drawn(verify_town, town_office):
+    """The town's sample is drawn first: until it is, no household of the village is decided."""
+    sample, _ = services.draw_sample(verify_town, level="town", actor=town_office)
+    return sample
+
+
 def _case(campaign, **filters):
     return (
         Case.objects.select_related("campaign", "household")
@@ -25,12 +32,12 @@ def _case(campaign, **filters):
 
 def _dibao_case(campaign, outcome="adjust", **filters):
     households = Survey.objects.filter(campaign=campaign, status="submitted", suggested_outcome=outcome)
-    return _case(campaign, household__in=households.values("household_id"), **filters)
+    return _case(campaign, household__in=households.values("household_id"), town_sampled=False, **filters)
 
 
 def _keep_case(campaign):
     """A dibao household whose survey found it should keep exactly what it has."""
-    case = _dibao_case(campaign, "adjust", town_sampled=False)
+    case = _dibao_case(campaign, "adjust")
     survey = Survey.objects.get(household=case.household_id, status="submitted")
     Household.objects.filter(pk=case.household_id).update(
         monthly_amount=survey.suggested_amount, covered_persons=survey.covered_persons
@@ -39,8 +46,8 @@ def _keep_case(campaign):
     return Case.objects.select_related("campaign", "household").get(pk=case.pk)
 
 
-def test_a_sampled_household_is_decided_only_after_its_revisit_is_signed(verify_town, town_office):
-    sample, _ = services.draw_sample(verify_town, level="town", actor=town_office)
+def test_a_sampled_household_is_decided_only_after_its_revisit_is_signed(verify_town, town_office, drawn):
+    sample = drawn
     entry = sample.entries.select_related("household").first()
     case = Case.objects.select_related("campaign", "household").get(campaign=verify_town, household=entry.household)
     proposal = review.proposal_for(case)
@@ -75,7 +82,13 @@ def test_a_departure_from_the_engine_needs_a_reason_and_is_recorded(verify_town,
     case = _keep_case(verify_town)
     household = case.household
     with pytest.raises(DomainError, match=r"与系统建议（维持）不同.*须写明理由") as refused:
-        review.decide_case(case, actor=town_office, outcome="temporary")
+        review.decide_case(
+            case,
+            actor=town_office,
+            outcome="adjust",
+            covered_persons=household.covered_persons,
+            monthly_amount=household.monthly_amount + 10,
+        )
     assert refused.value.field == "reason"
     assert not Decision.objects.exists() and not AuditEvent.objects.filter(model="cases.Decision").exists()
 
@@ -144,7 +157,6 @@ def test_deciding_again_keeps_the_earlier_decision_as_signed(verify_town, town_o
 
 
 def test_bulk_decides_only_where_everything_agrees(verify_town, town_office, village_a):
-    services.draw_sample(verify_town, level="town", actor=town_office)
     cases = Case.objects.filter(campaign=verify_town, village=village_a, stage="reported")
     disagreeing = cases.filter(town_sampled=False).order_by("id").first()
     Survey.objects.filter(household=disagreeing.household_id, status="submitted").update(recommendation="temporary")
@@ -199,6 +211,30 @@ def test_read_only_roles_see_decisions_and_cannot_decide(client, request, person
     assert "签署决定" not in client.get(url).content.decode()
     assert client.post(url, {"outcome": "exit", "reason": "x"}).status_code == 403
     assert client.post(reverse("review_decide_bulk")).status_code == 403
+    assert not Decision.objects.exists()
+
+
+def test_deciding_twice_the_same_is_refused_not_a_server_error(client, verify_town, town_office):
+    case = _keep_case(verify_town)
+    client.force_login(town_office)
+    url = reverse("review_decide", args=[case.household.public_id])
+    form = {"outcome": "exit", "reason": "已外出务工，收入超标。"}
+    assert client.post(url, form).status_code == 302
+    response = client.post(url, form)
+    assert response.status_code == 400 and "与当前决定相同" in response.content.decode()
+    assert client.post(url, {**form, "reason": "补充：务工收入每月3000元。"}).status_code == 302
+    assert case.decisions.count() == 2
+
+
+def test_nonsense_numbers_are_refused_next_to_the_field(client, verify_town, town_office):
+    case = _keep_case(verify_town)
+    client.force_login(town_office)
+    url = reverse("review_decide", args=[case.household.public_id])
+    for amount in ["Infinity", "sNaN", "²", "-5"]:
+        response = client.post(url, {"outcome": "adjust", "covered_persons": "1", "monthly_amount": amount})
+        assert response.status_code == 400 and "月保障金" in response.content.decode(), amount
+    response = client.post(url, {"outcome": "adjust", "covered_persons": "²", "monthly_amount": "100"})
+    assert response.status_code == 400 and "保障人数须为整数" in response.content.decode()
     assert not Decision.objects.exists()
 
 

@@ -125,3 +125,20 @@ def test_others_cannot_open_a_notice_or_record_an_objection(
         404,
     )
     assert not Notice.objects.exists() and not Objection.objects.exists()
+
+
+def test_who_objected_is_shown_to_the_town_not_to_the_village(
+    client, decided_village, verify_town, town_office, cadre_a, village_a
+):
+    notice = decisions.open_notice(verify_town, village_a, actor=town_office)
+    case = Case.objects.filter(campaign=verify_town, village=village_a).select_related("household").first()
+    review.record_objection(
+        notice, case, actor=town_office, channel="phone", content="有出租门面", objector="李四", contact="13800001111"
+    )
+    url = reverse("review_notice", args=[village_a.code])
+    client.force_login(cadre_a)
+    page = client.get(url).content.decode()
+    assert "有出租门面" in page and "实名" in page and "李四" not in page and "13800001111" not in page
+    client.force_login(town_office)
+    page = client.get(url).content.decode()
+    assert "李四" in page and "13800001111" in page

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import AuditEvent, Campaign, Case
+from cases.models import AuditEvent, Campaign, Case, Decision
 from cases.services import DomainError
 from surveys import review, sampling, services
 from surveys.models import Difference, Revisit, SampleEntry, TownReport
@@ -105,3 +105,13 @@ def test_the_report_page_lists_the_problems_and_only_the_town_may_send(client, v
 def test_village_cadres_do_not_see_the_town_report(client, verify_town, cadre_a):
     client.force_login(cadre_a)
     assert client.get(reverse("review_town_report")).status_code == 403
+
+
+def test_nothing_is_decided_before_the_villages_sample_is_drawn(verify_town, town_office):
+    campaign = verify_town
+    case = Case.objects.filter(campaign=campaign, stage="reported").select_related("campaign", "household").first()
+    with pytest.raises(DomainError, match="尚未抽取镇级核查样本"):
+        review.decide_case(case, actor=town_office, outcome="exit", reason="x")
+    with pytest.raises(DomainError, match="没有可按建议批量决定的户"):
+        review.decide_all_as_proposed(campaign, actor=town_office)
+    assert not Decision.objects.exists()
