@@ -250,9 +250,10 @@ def decide(
     3. a new decision row, the case pointing at it (earlier ones are kept as signed);
     4. recorded on the household's timeline.
     """
-    case = (
-        Case.objects.select_for_update(of=("self",)).select_related("campaign", "household", "decision").get(pk=case.pk)
-    )
+    # the campaign row first: a decision and the report to the county never cross (the report
+    # locks it too, and reads every decision once it holds it)
+    Campaign.objects.select_for_update().filter(pk=case.campaign_id).first()
+    case = _lock_case(case)
     _decision_gate(case)
     checked = check_decision(
         case,
@@ -300,7 +301,7 @@ def decide_as_proposed(campaign: Campaign, proposals: dict[int, Proposal], *, ac
     checked again here for each one, and any refusal refuses the whole batch. A fixed
     number of queries whatever the number of households.
     """
-    _phase_gate(Campaign.objects.get(pk=campaign.pk), "镇级决定")
+    _phase_gate(Campaign.objects.select_for_update().get(pk=campaign.pk), "镇级决定")
     cases = list(
         Case.objects.select_for_update(of=("self",))
         .select_related("campaign", "household", "decision")

@@ -280,7 +280,12 @@ def complete_phase3(campaign: Campaign, *, seed: int = 2019) -> None:
             covered_persons=proposal.covered_persons,
             monthly_amount=proposal.monthly_amount,
             dibao_class=case.household.dibao_class,
-            reason="家庭人均收入超过低保标准，经核实后清退。" if exit_ else "经镇级核实，按核查结论决定。",
+            reason=(
+                ("入户核查发现未申报的存款，超过金融资产上限，清退。" if proposal.revisit_outcome else "")
+                or "家庭人均收入超过低保标准，经核实后清退。"
+            )
+            if exit_
+            else "经镇级核实，按核查结论决定。",
         )
     opened = verify.starts_on - dt.timedelta(days=campaign.notice_days)
     for village in Village.objects.filter(town=campaign.town).order_by("order"):
