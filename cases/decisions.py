@@ -692,3 +692,35 @@ def record_exit_notice(
         reason="清退书面告知" + ("，追回违规领取资金" if recovery_required else ""),
     )
     return notice
+
+
+def end_gradual_exits(*, today: dt.date | None = None) -> int:
+    """Households whose gradual-exit period (渐退) is over leave dibao: status, amount and covered
+    persons as for any exit, each recorded on its timeline. Run daily (manage.py end_gradual_exits)."""
+    today = today or timezone.localdate()
+    ended = 0
+    due = Household.objects.filter(
+        dibao_status=Household.DibaoStatus.ACTIVE,
+        dibao_ended_on__lt=today,
+        cases__decision__outcome=Outcome.EXIT,
+        cases__decision__county_reviews__gradual_months__gt=0,
+    ).distinct()
+    for household in due:
+        with transaction.atomic():
+            household = Household.objects.select_for_update().get(pk=household.pk)
+            if household.dibao_status != Household.DibaoStatus.ACTIVE:
+                continue
+            with audit.tracking(
+                household,
+                actor=None,
+                fields=REGISTRY_EFFECT_FIELDS,
+                household=household,
+                reason=f"渐退期满（{household.dibao_ended_on:%Y年%m月%d日}），停发低保",
+            ):
+                household.dibao_status = Household.DibaoStatus.EXITED
+                household.covered_persons, household.monthly_amount, household.amount_since = 0, Decimal("0"), None
+                household.version += 1
+                household.updated_at = timezone.now()
+                household.save()
+            ended += 1
+    return ended

@@ -277,3 +277,21 @@ def test_a_difference_the_county_finds_counts_against_the_village_and_the_town_v
         "investigator__username", flat=True
     )
     assert all(village[name]["verdicts"].get("recording", 0) >= 1 for name in investigators)
+
+
+def test_a_gradual_exit_ends_when_its_period_is_over(phase4, county_officer):
+    from django.core.management import call_command
+
+    case = _sent(phase4, "exit")
+    Household.objects.filter(pk=case.household_id).update(poverty_status="lifted")
+    Campaign.objects.filter(pk=phase4.pk).update(gradual_exit_months=6)
+    case = Case.objects.select_related("campaign", "household", "decision").get(pk=case.pk)
+    decisions.approve(case, actor=county_officer, gradual=True)
+    end = Household.objects.get(pk=case.household_id).dibao_ended_on
+    assert decisions.end_gradual_exits(today=end) == 0  # the last day is still paid
+    assert decisions.end_gradual_exits(today=end + dt.timedelta(days=1)) == 1
+    household = Household.objects.get(pk=case.household_id)
+    assert household.dibao_status == "exited" and household.monthly_amount == 0
+    assert AuditEvent.objects.filter(household=household, reason__startswith="渐退期满").count() == 1
+    call_command("end_gradual_exits")  # nothing more to end
+    assert AuditEvent.objects.filter(household=household, reason__startswith="渐退期满").count() == 1
