@@ -120,6 +120,8 @@ def build_town(*, password: str = DEMO_PASSWORD) -> Campaign:
         ("town", lead["office_director"], Profile.Role.TOWN, None, None),
         ("leader", lead["head"][0], Profile.Role.LEADERSHIP, None, None),
         ("county", "县民政局督查组", Profile.Role.COUNTY, None, None),
+        # a county spot-check is signed by two: the second county officer
+        ("county2", "县民政局督查组（二）", Profile.Role.COUNTY, None, None),
     ]
     work_groups = []
     for i, village in enumerate(villages, start=1):

@@ -77,11 +77,19 @@ class RevisitInput:
     members: list[RevisitMemberInput]
 
 
-def verifier_candidates():
-    """Who may re-visit: the town office's staff and the work groups' members (whom the office assigns)."""
+VERIFIER_ROLES = {
+    # the town office's staff and the work groups' members (whom the office assigns)
+    "town": [roles.Role.TOWN, roles.Role.WORK_GROUP],
+    # the county's officers, with town office staff accompanying them (at least one county officer)
+    "county": [roles.Role.COUNTY, roles.Role.TOWN],
+}
+
+
+def verifier_candidates(level: str = "town"):
+    """Who may re-visit for the town (phase 3) or the county (phase 4)."""
     return (
         get_user_model()
-        .objects.filter(profile__role__in=[roles.Role.TOWN, roles.Role.WORK_GROUP], is_active=True)
+        .objects.filter(profile__role__in=VERIFIER_ROLES[level], is_active=True)
         .select_related("profile")
         .order_by("profile__role", "username")
     )
@@ -181,11 +189,24 @@ def set_verifiers(revisit: Revisit, verifiers: list, *, actor) -> None:
     ids = [u.pk for u in verifiers]
     if len(set(ids)) != len(ids) or len(ids) < 2:
         raise DomainError("入户核查至少需要两名不同的核查人。", field="verifiers")
-    if set(ids) - set(verifier_candidates().values_list("pk", flat=True)):
+    level = revisit.entry.sample.level
+    if set(ids) - set(verifier_candidates(level).values_list("pk", flat=True)):
+        if level == Sample.Level.COUNTY:
+            raise DomainError("县级抽查的核查人须是县民政局人员或陪同的镇社会事务办人员。", field="verifiers")
         raise DomainError("核查人必须是镇社会事务办人员或工作组成员。", field="verifiers")
     investigators = set(SurveySignature.objects.filter(survey=revisit.survey).values_list("investigator_id", flat=True))
     if set(ids) & investigators:
         raise DomainError("村级调查的调查人不能核查自己调查的户。", field="verifiers")
+    if level == Sample.Level.COUNTY:
+        if not any(u.profile.role == roles.Role.COUNTY for u in verifiers):
+            raise DomainError("县级抽查至少需要一名县民政局人员。", field="verifiers")
+        town_verifiers = RevisitSignature.objects.filter(
+            revisit__entry__sample__campaign=revisit.entry.sample.campaign,
+            revisit__entry__sample__level=Sample.Level.TOWN,
+            revisit__entry__household=revisit.entry.household,
+        ).values_list("verifier_id", flat=True)
+        if set(ids) & set(town_verifiers):
+            raise DomainError("镇级核查过该户的人员不能参加县级抽查。", field="verifiers")
     revisit.signatures.exclude(verifier_id__in=ids).delete()
     existing = set(revisit.signatures.values_list("verifier_id", flat=True))
     RevisitSignature.objects.bulk_create(
@@ -208,7 +229,7 @@ def sign_revisit(revisit: Revisit, *, verifier, actor, method: str, shown_finger
     signature = revisit.signatures.filter(verifier=verifier).first()
     if signature is None:
         raise DomainError(f"{verifier.username}不是本次核查的核查人。")
-    if not verifier_candidates().filter(pk=verifier.pk).exists():
+    if not verifier_candidates(revisit.entry.sample.level).filter(pk=verifier.pk).exists():
         raise DomainError(f"{verifier.username}已不能担任核查人。")
     current = Revisit.objects.prefetch_related("members").get(pk=revisit.pk).content_fingerprint()
     if shown_fingerprint != current:
