@@ -9,7 +9,7 @@ import uuid
 from django.http import Http404
 
 from . import roles
-from .models import Campaign, Household, Member
+from .models import Campaign, Complaint, GreenChannel, Household, Member, TemporaryAid
 
 
 def public_uuid(value) -> uuid.UUID:
@@ -45,9 +45,65 @@ def get_member_for_user(request, public_id, *, write: bool = False) -> Member:
 
 
 def get_current_campaign(request, *, write: bool = False) -> Campaign:
-    campaign = Campaign.objects.current()
+    """The running campaign, read once per request (the page's footer shows its hotline)."""
+    campaign = getattr(request, "_dibao_campaign", None) or Campaign.objects.current()
     if campaign is None:
         raise Http404("尚未设置复核行动。")
+    request._dibao_campaign = campaign
     if write:
         roles.require(roles.can_edit_campaign(request.user))
     return campaign
+
+
+def scoped(qs, user):
+    """`qs` (rows with a village) narrowed to the villages the user covers."""
+    scope = roles.village_scope(user)
+    return qs if scope is None else qs.filter(village_id__in=scope)
+
+
+def get_green_channel_for_user(request, public_id, *, write: bool = False) -> GreenChannel:
+    """A green-channel application of a village the user covers; `write`: a role that acts on them."""
+    green = (
+        scoped(GreenChannel.objects, request.user)
+        .select_related("campaign", "household__village", "household__group", "member", "accepted_by__profile")
+        .select_related("approved_by__profile")
+        .filter(public_id=public_uuid(public_id))
+        .first()
+    )
+    if green is None:
+        raise Http404("没有找到该绿色通道申请。")
+    if write:
+        roles.require(roles.can_take_assistance(request.user) or roles.can_approve_green(request.user))
+    return green
+
+
+def get_temporary_aid_for_user(request, public_id, *, write: bool = False) -> TemporaryAid:
+    """A temporary-aid record of a village the user covers; `write`: a role with an approval level."""
+    aid = (
+        scoped(TemporaryAid.objects, request.user)
+        .select_related("campaign", "village", "household__village", "decision", "recorded_by__profile")
+        .filter(public_id=public_uuid(public_id))
+        .first()
+    )
+    if aid is None:
+        raise Http404("没有找到该临时救助记录。")
+    if write:
+        roles.require(roles.aid_level(request.user) is not None)
+    return aid
+
+
+def get_complaint_for_user(request, public_id, *, write: bool = False) -> Complaint:
+    """A complaint, for the roles that see the whole town (a village's users see none: 404)."""
+    complaint = None
+    if roles.can_read_complaints(request.user):
+        complaint = (
+            Complaint.objects.select_related("campaign", "household__village", "village", "handler__profile")
+            .select_related("recorded_by__profile", "closed_by__profile")
+            .filter(public_id=public_uuid(public_id))
+            .first()
+        )
+    if complaint is None:
+        raise Http404("没有找到该投诉举报。")
+    if write:
+        roles.require(roles.can_handle_complaints(request.user))
+    return complaint

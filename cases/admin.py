@@ -9,11 +9,14 @@ from .forms import clean_member_id, mask_id_field
 from .models import (
     AuditEvent,
     Campaign,
+    Complaint,
+    GreenChannel,
     Household,
     LeadershipMember,
     Member,
     Phase,
     Profile,
+    TemporaryAid,
     Town,
     Village,
     VillagerGroup,
@@ -234,3 +237,37 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records changed only through their services (rules, audit): shown here, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GreenChannel)
+class GreenChannelAdmin(ReadOnlyAdmin):
+    list_display = ["member", "village", "ground", "status", "accepted_on", "documents_due", "review_due"]
+    list_filter = ["status", "ground"]
+    list_select_related = ["member", "village"]
+
+
+@admin.register(TemporaryAid)
+class TemporaryAidAdmin(ReadOnlyAdmin):
+    list_display = ["person", "village", "kind", "status", "requested_amount", "approved_amount", "paid_total"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["village"]
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ReadOnlyAdmin):
+    list_display = ["received_on", "channel", "subject", "village", "status", "due_on"]
+    list_filter = ["status", "channel", "subject"]
+    list_select_related = ["village"]

@@ -19,7 +19,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
+from . import assistance, complaints
 from .idnumber import make_id
 from .models import (
     AuditEvent,
@@ -389,3 +392,188 @@ def _family(rng, people: _People, size: int, existing: set[str]) -> list[Member]
         member.name_reversed = member.name[::-1]  # written in bulk: save() does not run
         family.append(member)
     return family
+
+
+def generate_assistance(campaign: Campaign, *, seed: int = 2019) -> dict[str, int]:
+    """Green-channel applications, temporary aid and complaints in each of their states, made
+    through the services by the demo's own users (village cadres, the town office, the county),
+    dated relative to today so that some are overdue. Needs generated households; households
+    already in the green channel are left out, so it may be run again. Returns what was made.
+    """
+    rng = random.Random(seed)
+    today = timezone.localdate()
+
+    def ago(n: int) -> dt.date:
+        return today - dt.timedelta(days=n)
+
+    users = {p.role: p.user for p in Profile.objects.filter(role__in=["town", "county"]).select_related("user")}
+    town, county = users[Profile.Role.TOWN], users[Profile.Role.COUNTY]
+    cadres = {p.village_id: p.user for p in Profile.objects.filter(role=Profile.Role.VILLAGE).select_related("user")}
+    severe = Member.objects.filter(status=Member.Status.PRESENT).filter(
+        Q(health=Member.Health.SERIOUS) | Q(health=Member.Health.DISABLED, disability_grade__lte=2)
+    )
+    candidates = list(
+        Household.objects.filter(village__town=campaign.town, dibao_status=Household.DibaoStatus.NONE)
+        .filter(id__in=severe.values("household_id"))
+        .exclude(green_channels__campaign=campaign)
+        .select_related("village")
+        .order_by("id")[:40]
+    )
+    rng.shuffle(candidates)
+    made = {"green": 0, "aid": 0, "complaints": 0}
+
+    # the green channel: (accepted days ago, documents missing, due in days, what happens next)
+    plans = [
+        (3, "残疾证复印件\n近三个月住院病历", 12, None),
+        (30, "住院病历", -3, None),  # documents overdue
+        (40, "收入证明", -10, "lapse"),
+        (5, "", None, None),  # complete, waiting for the county
+        (15, "户口簿复印件", 10, "approve:10"),  # approved, review owed
+        (50, "", None, "approve:40"),  # approved, review overdue
+        (60, "诊断证明", 30, "approve:45,review"),
+    ]
+    for household, (accepted, missing, due, then) in zip(candidates, plans, strict=False):
+        member = severe.filter(household=household).first()
+        green = assistance.accept_green(
+            campaign,
+            household,
+            actor=cadres.get(household.village_id, town),
+            member=member,
+            ground="illness" if member.health == Member.Health.SERIOUS else "disability",
+            accepted_on=ago(accepted),
+            commitment_on=ago(accepted),
+            consent_on=ago(accepted + 1),
+            consent_note="经村委会研究，同意容缺受理",
+            missing_documents=missing,
+            documents_due=ago(-due) if due is not None else None,
+        )
+        made["green"] += 1
+        if then == "lapse":
+            assistance.lapse_green(green, actor=town, reason="逾期未补交收入证明，已告知申请人可重新申请")
+        elif then and then.startswith("approve"):
+            days_ago = int(then.split(":")[1].split(",")[0])
+            if missing:
+                assistance.receive_documents(green, actor=town, received_on=ago(days_ago + 1))
+            persons = household.members.filter(status=Member.Status.PRESENT).count()
+            standard = campaign.standard_for(household.hukou_type)
+            assistance.approve_green(
+                green,
+                actor=county,
+                approved_on=ago(days_ago),
+                covered_persons=persons,
+                monthly_amount=(standard * Decimal("0.5") * persons).quantize(Decimal("1")),
+            )
+            if then.endswith("review"):
+                assistance.record_green_review(
+                    green, actor=cadres.get(household.village_id, town), review_on=ago(5), attendance=27,
+                    result="passed", note="村民代表一致同意",
+                )  # fmt: skip
+
+    # temporary assistance
+    villages = list(Village.objects.filter(town=campaign.town).order_by("order"))
+    people = list(
+        Member.objects.filter(household__village__in=villages, status=Member.Status.PRESENT, relationship="02")
+        .select_related("household__village")
+        .order_by("id")[:200]
+    )
+    picks = rng.sample(people, min(10, len(people)))
+
+    def cadre_of(member):
+        return cadres.get(member.household.village_id, town)
+
+    def spending(member, amount):
+        return assistance.apply_aid(
+            campaign, actor=cadre_of(member), person=member.name, household=member.household,
+            reason=rng.choice(["突发重病住院，自付医疗费用高", "子女上学费用负担重", "家庭主要劳动力意外受伤"]),
+            amount=Decimal(amount), referral=rng.choice(["", "医疗救助", "慈善援助"]),
+        )  # fmt: skip
+
+    steps = [
+        ("emergency_village", "400"),
+        ("emergency_town", "2000"),
+        ("village", "1500"),
+        ("town", "2500"),
+        ("approved_part_paid", "2000"),
+        ("county", "6000"),
+        ("county_paid", "8000"),
+        ("refused", "1200"),
+    ]
+    for member, (state, amount) in zip(picks, steps, strict=False):
+        made["aid"] += 1
+        if state.startswith("emergency"):
+            by_town = state == "emergency_town"
+            assistance.record_emergency(
+                campaign, actor=town if by_town else cadre_of(member), person=member.name,
+                household=member.household, reason="房屋失火，生活用品被毁" if by_town else "暴雨致房屋漏雨倒塌",
+                amount=Decimal(amount), handler="镇社会事务办" if by_town else f"{member.household.village.name}经办人",
+                helped_on=ago(rng.randint(1, 10)),
+            )  # fmt: skip
+            continue
+        aid = spending(member, amount)
+        if state == "village":
+            continue
+        assistance.review_in_village(aid, actor=cadre_of(member), agree=True, note="经入户核实，情况属实")
+        if state == "town":
+            continue
+        if state == "refused":
+            assistance.decide_aid(aid, actor=town, approve=False, note="已纳入医疗救助，不重复救助")
+            continue
+        assistance.decide_aid(aid, actor=town, approve=True, amount=Decimal(amount))
+        if state == "approved_part_paid":
+            assistance.pay_aid(aid, actor=town, paid_on=ago(2), amount=Decimal("1000"))
+            continue
+        if state == "county_paid":
+            assistance.decide_aid(aid, actor=county, approve=True, amount=Decimal(amount))
+            assistance.pay_aid(aid, actor=town, paid_on=ago(6), amount=Decimal("5000"))
+            assistance.pay_aid(aid, actor=town, paid_on=ago(1), amount=Decimal("3000"))
+    awaiting = assistance.decisions_awaiting_aid(campaign).select_related("case__household").first()
+    if awaiting is not None:  # one town decision carried out; any others stay offered on the list
+        head = awaiting.case.household.head()
+        assistance.apply_aid(
+            campaign, actor=town, person=head.name if head else "受助人", household=awaiting.case.household,
+            reason="镇级决定给予临时救助", amount=Decimal("1000"), decision=awaiting,
+        )  # fmt: skip
+        made["aid"] += 1
+
+    # complaints
+    named = rng.sample(people, min(4, len(people)))
+
+    def complaint(received, **fields):
+        made["complaints"] += 1
+        return complaints.record_complaint(
+            campaign, actor=town, channel=fields.pop("channel", "phone"), received_on=ago(received),
+            handler=town, **fields,
+        )  # fmt: skip
+
+    about = {"subject": "household", "content": "反映该户家中有小轿车，子女在外经商，不符合低保条件"}
+    if named:
+        complaint(2, anonymous=False, reporter="群众甲", contact="13900000001", household=named[0].household, **about)
+    if len(named) > 1:
+        c = complaint(
+            6, anonymous=True, subject="person", subject_name=named[1].name, household=named[1].household,
+            content="反映其长期在外务工收入较高", channel="letter",
+        )  # fmt: skip
+        complaints.add_note(c, actor=town, text="已调取务工信息，正在核实。")
+    if len(named) > 2:
+        c = complaint(
+            10, anonymous=False, reporter="群众乙", contact="13900000002", household=named[2].household, **about
+        )
+        complaints.add_note(c, actor=town, text="入户核查：确有小轿车一辆，登记在户主儿子名下。")
+        complaints.conclude(c, actor=town, finding="true", result="举报属实，镇级决定清退，报县审批。")
+    if len(named) > 3:
+        c = complaint(
+            14, anonymous=False, reporter="群众丙", contact="13900000003", household=named[3].household, **about
+        )
+        complaints.add_note(c, actor=town, text="入户核查：车辆为残疾人代步车，不属财产限制。")
+        complaints.conclude(c, actor=town, finding="false", result="举报不属实，维持原保障。")
+        complaints.record_reply(c, actor=town, replied_on=ago(3), reply_channel="phone", reply="已电话告知核查结果。")
+        complaints.close(c, actor=town)
+    complaint(
+        20, anonymous=True, subject="cadre", subject_name="某村干部", village=villages[0], due_on=ago(5),
+        content="反映村干部优亲厚友，为亲属违规办理低保", channel="online",
+    )  # fmt: skip
+    c = complaint(9, anonymous=True, subject="cadre", subject_name="某经办人", content="反映经办人态度生硬")
+    complaints.add_note(c, actor=town, text="约谈经办人，了解情况。")
+    complaints.conclude(c, actor=town, finding="partly", result="部分属实，已批评教育。")
+    complaints.close(c, actor=town)
+    return made

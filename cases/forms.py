@@ -1,11 +1,26 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from .models import Campaign, Household, Member, Profile, Village, VillagerGroup, WorkGroup, id_search_kind
+from .models import (
+    Campaign,
+    Complaint,
+    GreenChannel,
+    Household,
+    Member,
+    Profile,
+    TemporaryAid,
+    Village,
+    VillagerGroup,
+    WorkGroup,
+    id_search_kind,
+)
 from .services import CAMPAIGN_FIELDS, HOUSEHOLD_FIELDS, MEMBER_FIELDS, DomainError
 from .validators import clean_id_number, not_in_future
 
@@ -160,6 +175,11 @@ class CampaignForm(VersionedForm):
         v, c = data.get("village_report_deadline"), data.get("county_report_deadline")
         if v and c and v > c:
             self.add_error("village_report_deadline", _("村级上报截止日不能晚于报县截止日。"))
+        village, town, county = (data.get(f"aid_{level}_limit") for level in ("village", "town", "county"))
+        if village is not None and town is not None and village > town:
+            self.add_error("aid_village_limit", _("村级先行救助限额不能高于镇级审批限额。"))
+        if town is not None and county is not None and town > county:
+            self.add_error("aid_town_limit", _("镇级审批限额不能高于县级审批限额。"))
         return data
 
 
@@ -248,3 +268,347 @@ class AccountForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("原因"), max_length=200)
+
+
+# --- 抓调整 and complaints ---------------------------------------------------------------------
+
+MONTH_INPUT = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+
+def _required(label, verb: str = "填写") -> dict:
+    return {"required": format_lazy("请{}{}。", verb, label)}
+
+
+def money_field(label: str, *, required: bool = True, help_text: str = "") -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        error_messages={
+            **_required(label),
+            "invalid": _("请填写金额，如 500 或 500.00。"),
+            "min_value": _("金额须大于0元。"),
+            "max_decimal_places": _("金额最多两位小数。"),
+            "max_digits": _("金额过大。"),
+            "max_whole_digits": _("金额过大。"),
+        },
+    )
+
+
+def date_field(label: str, *, required: bool = True, help_text: str = "", **kwargs) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=required,
+        widget=DATE_INPUT,
+        help_text=help_text,
+        error_messages={**_required(label), "invalid": _("请填写正确的日期，如 2019-11-06。")},
+        **kwargs,
+    )
+
+
+class HouseholdPickForm(forms.Form):
+    """Find the household a record is about by a member's name (never by ID number here)."""
+
+    q = forms.CharField(
+        label=_("查找家庭（成员姓名）"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "如：张建国"}),
+    )
+
+    def clean_q(self):
+        text = self.cleaned_data["q"].strip()
+        if id_search_kind(text):
+            raise forms.ValidationError(_("请按姓名查找；按身份证号查找请到家庭花名册。"))
+        return text
+
+
+class GreenAcceptForm(forms.Form):
+    member = forms.ModelChoiceField(
+        label=_("重病/重残成员"),
+        queryset=Member.objects.none(),
+        to_field_name="public_id",
+        error_messages=_required("重病或重残的成员", "选择"),
+    )
+    ground = forms.ChoiceField(
+        label=_("情形"),
+        choices=GreenChannel.Ground.choices,
+        widget=forms.RadioSelect,
+        error_messages=_required("情形", "选择"),
+    )
+    accepted_on = date_field(_("受理日期"))
+    commitment_on = date_field(_("承诺书签署日期"), help_text=_("申请人承诺在期限内补齐材料、所报情况属实"))
+    consent_on = date_field(_("村委会同意日期"))
+    consent_note = forms.CharField(label=_("村委会意见"), max_length=200, required=False)
+    missing_documents = forms.CharField(
+        label=_("容缺材料"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "每行一项，如：\n残疾证复印件\n住院病历"}),
+        help_text=_("尚缺的次要材料，每行一项；材料齐全时留空"),
+    )
+    documents_due = date_field(_("补交期限"), required=False, help_text=_("有容缺材料时必填"))
+
+    def __init__(self, *args, household: Household, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = household.members.filter(status=Member.Status.PRESENT).order_by(
+            "relationship", "id"
+        )
+        self.fields["member"].label_from_instance = lambda m: (
+            f"{m.name}（{m.get_relationship_display()}，{m.get_health_display()}）"
+        )
+        self.fields["accepted_on"].initial = timezone.localdate()
+
+
+class GreenDocumentsForm(forms.Form):
+    received_on = date_field(_("材料补齐日期"))
+
+
+class GreenLapseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("终止原因"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages=_required("终止原因"),
+        help_text=_("将告知申请人"),
+    )
+
+
+class GreenApproveForm(forms.Form):
+    approved_on = date_field(_("审批日期"))
+    covered_persons = forms.IntegerField(
+        label=_("保障人数"),
+        min_value=1,
+        max_value=99,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            **_required("保障人数"),
+            "invalid": _("保障人数须为整数。"),
+            "min_value": _("保障人数至少为1。"),
+        },
+    )
+    monthly_amount = money_field(_("月保障金（元）"))
+    effective_from = forms.DateField(
+        label=_("执行起始月"),
+        required=False,
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=MONTH_INPUT,
+        help_text=_("留空为审批的次月"),
+        error_messages={"invalid": _("请填写年月，如 2019-12。")},
+    )
+
+
+class GreenReviewForm(forms.Form):
+    review_on = date_field(_("民主评议日期"))
+    attendance = forms.IntegerField(
+        label=_("参加人数"),
+        min_value=1,
+        max_value=9999,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+        error_messages={**_required("参加评议的人数"), "invalid": _("人数须为整数。"), "min_value": _("人数至少为1。")},
+    )
+    result = forms.ChoiceField(
+        label=_("评议结果"),
+        choices=GreenChannel.ReviewResult.choices,
+        widget=forms.RadioSelect,
+        error_messages=_required("评议结果", "选择"),
+    )
+    note = forms.CharField(
+        label=_("评议情况"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+
+class AidForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("救助类型"),
+        choices=TemporaryAid.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages=_required("救助类型", "选择"),
+        help_text=_("急难型：已先行救助，补录；支出型：按程序申请，村审核、镇审批，超过镇级限额报县审批"),
+    )
+    person = forms.CharField(label=_("受助人"), max_length=30, error_messages=_required("受助人姓名"))
+    village = forms.ModelChoiceField(
+        label=_("村（社区）"),
+        queryset=Village.objects.none(),
+        to_field_name="code",
+        error_messages=_required("村（社区）", "选择"),
+    )
+    reason = forms.CharField(
+        label=_("救助事由"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages=_required("救助事由"),
+    )
+    amount = money_field(_("金额（元）"), help_text=_("急难型：已先行发放的金额；支出型：申请金额"))
+    handler = forms.CharField(label=_("经办人"), max_length=30, required=False, help_text=_("急难型必填：谁发放的"))
+    helped_on = date_field(_("先行救助日期"), required=False, help_text=_("急难型必填"))
+    referral = forms.CharField(
+        label=_("转介其他救助"), max_length=200, required=False, help_text=_("如：医疗救助、教育救助、慈善援助")
+    )
+
+    def __init__(self, *args, villages, household: Household | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if household is not None:
+            del self.fields["village"]
+        else:
+            self.fields["village"].queryset = villages
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == TemporaryAid.Kind.EMERGENCY:
+            if not data.get("handler", "").strip():
+                self.add_error("handler", _("急难型先行救助须填写经办人。"))
+            if not data.get("helped_on") and "helped_on" not in self.errors:
+                self.add_error("helped_on", _("急难型先行救助须填写救助日期。"))
+        return data
+
+
+class AidVillageReviewForm(forms.Form):
+    agree = forms.TypedChoiceField(
+        label=_("村级审核意见"),
+        choices=[("1", _("同意，报镇审批")), ("0", _("不同意"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        error_messages=_required("审核意见", "选择"),
+    )
+    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class AidDecisionForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        label=_("审批意见"),
+        choices=[("1", _("批准")), ("0", _("不予救助"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        error_messages=_required("审批意见", "选择"),
+    )
+    amount = money_field(_("批准金额（元）"), required=False)
+    note = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class AidPaymentForm(forms.Form):
+    paid_on = date_field(_("发放日期"))
+    amount = money_field(_("发放金额（元）"))
+
+
+class ComplaintForm(forms.Form):
+    channel = forms.ChoiceField(
+        label=_("受理渠道"), choices=Complaint.Channel.choices, error_messages=_required("受理渠道", "选择")
+    )
+    received_on = date_field(_("受理日期"))
+    anonymous = forms.BooleanField(label=_("匿名举报"), required=False)
+    reporter = forms.CharField(label=_("举报人"), max_length=30, required=False, help_text=_("实名举报必填"))
+    contact = forms.CharField(
+        label=_("联系方式"),
+        max_length=50,
+        required=False,
+        help_text=_("实名举报必填，用于答复"),
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    subject = forms.ChoiceField(
+        label=_("举报对象"),
+        choices=Complaint.Subject.choices,
+        widget=forms.RadioSelect,
+        error_messages=_required("举报对象", "选择"),
+    )
+    subject_name = forms.CharField(
+        label=_("被举报人姓名"), max_length=30, required=False, help_text=_("个人或干部必填")
+    )
+    village = forms.ModelChoiceField(
+        label=_("所在村（社区）"), queryset=Village.objects.none(), to_field_name="code", required=False
+    )
+    content = forms.CharField(
+        label=_("举报内容"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        error_messages=_required("举报内容"),
+    )
+    handler = forms.ModelChoiceField(
+        label=_("承办人"),
+        queryset=None,
+        to_field_name="username",
+        error_messages=_required("承办人", "选择"),
+    )
+    due_on = date_field(_("办理期限"), required=False, help_text=_("留空按行动设置的办理时限"))
+
+    def __init__(self, *args, villages, handlers, household: Household | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages
+        self.fields["handler"].queryset = handlers
+        self.fields["handler"].label_from_instance = lambda u: u.profile.display_name or u.username
+        self.fields["received_on"].initial = timezone.localdate()
+        if household is not None:
+            del self.fields["village"]
+            self.fields["subject"].initial = Complaint.Subject.HOUSEHOLD
+        else:
+            self.fields["subject"].choices = [
+                c for c in Complaint.Subject.choices if c[0] != Complaint.Subject.HOUSEHOLD
+            ]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("anonymous"):
+            if not data.get("reporter", "").strip():
+                self.add_error("reporter", _("实名举报须填写举报人姓名；不愿留名的请勾选“匿名举报”。"))
+            if not data.get("contact", "").strip():
+                self.add_error("contact", _("实名举报须留联系方式，以便答复举报人。"))
+        return data
+
+
+class ComplaintNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("核查情况"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages=_required("核查情况"),
+    )
+
+
+class ComplaintResultForm(forms.Form):
+    finding = forms.ChoiceField(
+        label=_("核查结论"),
+        choices=Complaint.Finding.choices,
+        widget=forms.RadioSelect,
+        error_messages=_required("核查结论", "选择"),
+    )
+    result = forms.CharField(
+        label=_("处理结果"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages=_required("处理结果"),
+    )
+
+
+class ComplaintReplyForm(forms.Form):
+    replied_on = date_field(_("答复日期"))
+    reply_channel = forms.ChoiceField(
+        label=_("答复方式"), choices=Complaint.Channel.choices, error_messages=_required("答复方式", "选择")
+    )
+    reply = forms.CharField(
+        label=_("答复内容"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages=_required("答复内容"),
+    )
+
+
+class StatusFilterForm(forms.Form):
+    """A list's status and (for those who see several villages) village filters."""
+
+    status = forms.ChoiceField(label=_("状态"), required=False)
+    village = forms.ModelChoiceField(
+        label=_("村（社区）"),
+        queryset=Village.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label="全部村（社区）",
+    )
+
+    def __init__(self, *args, statuses: dict[str, str], villages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = list(statuses.items())
+        self.fields["village"].queryset = villages
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-select"

@@ -8,7 +8,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -187,6 +187,46 @@ class Campaign(models.Model):
     gradual_exit_months = models.PositiveSmallIntegerField(
         _("渐退期（月）"), default=0, validators=[MaxValueValidator(24)], help_text=_("0表示不设渐退期")
     )
+    # 四、3: the complaints hotline is published; every page shows it (base.html's footer).
+    hotline = models.CharField(
+        _("投诉举报电话"),
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[0-9][0-9-]{2,19}$", _("投诉举报电话只能包含数字和“-”，如 0553-1234567 或 12345。"))
+        ],
+        help_text=_("公开在每个页面底部"),
+    )
+    complaint_days = models.PositiveSmallIntegerField(
+        _("投诉举报办理时限（天）"), default=15, validators=[MinValueValidator(1), MaxValueValidator(90)]
+    )
+    # 先审批后评议: the democratic review a green-channel approval still owes is due this many days after it.
+    green_review_days = models.PositiveSmallIntegerField(
+        _("先审批后评议期限（天）"), default=30, validators=[MinValueValidator(1), MaxValueValidator(180)]
+    )
+    # 临时救助: what each level may approve on its own; above its limit the next level approves.
+    # The figures for 无为县 2019 are unconfirmed: entered by the town office.
+    aid_village_limit = models.DecimalField(
+        _("村级先行救助限额（元）"),
+        **MONEY,
+        default=Decimal("500"),
+        validators=[MinValueValidator(0)],
+        help_text=_("村干部可先行救助的最高金额；0表示村级不先行救助"),
+    )
+    aid_town_limit = models.DecimalField(
+        _("镇级临时救助审批限额（元）"),
+        **MONEY,
+        default=Decimal("3000"),
+        validators=[MinValueValidator(0)],
+        help_text=_("超过此金额须报县民政局审批"),
+    )
+    aid_county_limit = models.DecimalField(
+        _("县级临时救助审批限额（元）"),
+        **MONEY,
+        default=Decimal("20000"),
+        validators=[MinValueValidator(0)],
+        help_text=_("单次救助的最高金额"),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Bumped by every saved edit: a form that carries an older number is refused (no lost updates).
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
@@ -208,6 +248,11 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(county_ratio__gte=COUNTY_RATIO_FLOOR, county_ratio__lte=100),
                 name="campaign_county_ratio_floor",
+            ),
+            models.CheckConstraint(
+                condition=Q(aid_village_limit__lte=models.F("aid_town_limit"))
+                & Q(aid_town_limit__lte=models.F("aid_county_limit")),
+                name="campaign_aid_limits_rise_by_level",
             ),
         ]
 
@@ -1103,3 +1148,369 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("操作记录不能删除。")
+
+
+# --- 抓调整 (二、4): the green channel and temporary assistance; complaints (四、3) -------------
+
+
+class GreenChannel(models.Model):
+    """绿色通道 for a household with a seriously ill or severely disabled member.
+
+    容缺受理: accepted although documents are missing, on the applicant's written commitment
+    (承诺书) and the village committee's consent, with the missing items and a due date; the
+    application lapses, with its reason, if they never come. 先审批后评议: approved first, the
+    democratic review (民主评议) recorded afterwards by a due date. The household is checked
+    in full by the town and the county.
+    """
+
+    class Ground(models.TextChoices):
+        ILLNESS = "illness", _("重病")
+        DISABILITY = "disability", _("重残")
+
+    class Status(models.TextChoices):
+        DOCUMENTS = "documents", _("容缺受理（待补材料）")
+        COMPLETE = "complete", _("材料齐全（待审批）")
+        LAPSED = "lapsed", _("已终止")
+        APPROVED = "approved", _("已审批（待民主评议）")
+        REVIEWED = "reviewed", _("已民主评议")
+
+    class ReviewResult(models.TextChoices):
+        PASSED = "passed", _("评议通过")
+        FAILED = "failed", _("评议未通过")
+
+    # Statuses still waiting for someone: the overdue list reads them.
+    OPEN = (Status.DOCUMENTS, Status.COMPLETE, Status.APPROVED)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="green_channels")
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="green_channels", verbose_name=_("家庭户")
+    )
+    # The household's village, kept with the row so each village's list reads one table.
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+", verbose_name=_("村（社区）"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("重病/重残成员"))
+    ground = models.CharField(_("情形"), max_length=10, choices=Ground.choices)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
+    accepted_on = models.DateField(_("受理日期"))
+    missing_documents = models.TextField(_("容缺材料"), blank=True, help_text=_("每行一项；材料齐全时留空"))
+    documents_due = models.DateField(_("补交期限"), null=True, blank=True)
+    commitment_on = models.DateField(_("承诺书签署日期"))
+    consent_on = models.DateField(_("村委会同意日期"))
+    consent_note = models.CharField(_("村委会意见"), max_length=200, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    documents_received_on = models.DateField(_("材料补齐日期"), null=True, blank=True)
+    lapsed_reason = models.TextField(_("终止原因"), blank=True)
+    lapsed_on = models.DateField(_("终止日期"), null=True, blank=True)
+    approved_on = models.DateField(_("审批日期"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    covered_persons = models.PositiveSmallIntegerField(_("保障人数"), default=0)
+    monthly_amount = models.DecimalField(_("月保障金（元）"), **MONEY, default=Decimal("0"))
+    effective_from = models.DateField(_("执行起始月"), null=True, blank=True)
+    review_due = models.DateField(_("民主评议期限"), null=True, blank=True)
+    review_on = models.DateField(_("民主评议日期"), null=True, blank=True)
+    review_attendance = models.PositiveSmallIntegerField(_("参加人数"), null=True, blank=True)
+    review_result = models.CharField(_("评议结果"), max_length=8, choices=ReviewResult.choices, blank=True)
+    review_note = models.TextField(_("评议情况"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("绿色通道")
+        verbose_name_plural = _("绿色通道")
+        ordering = ["-accepted_on", "-id"]
+        indexes = [
+            # the list: one campaign's applications by status, a village's among them
+            models.Index(fields=["campaign", "status", "village"], name="green_status_idx"),
+        ]
+        constraints = [
+            # one application at a time per household (a lapsed one may be followed by a new one)
+            models.UniqueConstraint(
+                fields=["campaign", "household"], condition=~Q(status="lapsed"), name="one_green_channel_per_household"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="documents") | (~Q(missing_documents="") & Q(documents_due__isnull=False)),
+                name="green_missing_documents_have_due_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="lapsed") | (~Q(lapsed_reason="") & Q(lapsed_on__isnull=False)),
+                name="green_lapse_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "reviewed"])
+                | Q(
+                    approved_on__isnull=False,
+                    review_due__isnull=False,
+                    covered_persons__gte=1,
+                    monthly_amount__gt=0,
+                ),
+                name="green_approval_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="reviewed")
+                | (Q(review_on__isnull=False, review_attendance__gte=1) & ~Q(review_result="")),
+                name="green_review_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"绿色通道（{self.get_ground_display()}）{self.get_status_display()}"
+
+    def missing_list(self) -> list[str]:
+        return [line.strip() for line in self.missing_documents.splitlines() if line.strip()]
+
+    def documents_overdue(self, today: dt.date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.status == self.Status.DOCUMENTS and self.documents_due < today
+
+    def review_overdue(self, today: dt.date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return self.status == self.Status.APPROVED and self.review_due < today
+
+
+class TemporaryAid(models.Model):
+    """临时救助 for one person or household.
+
+    Emergency (急难型, 先行救助): help was given first, within the giver's level limit, and is
+    recorded afterwards (person, reason, amount, handler, date). Spending (支出型): the full
+    procedure — application, village review, town approval, county approval above the town's
+    limit. Paid in one go or in instalments, never above the approved amount.
+    """
+
+    class Kind(models.TextChoices):
+        EMERGENCY = "emergency", _("急难型（先行救助）")
+        SPENDING = "spending", _("支出型")
+
+    class Level(models.TextChoices):
+        VILLAGE = "village", _("村级")
+        TOWN = "town", _("镇级")
+        COUNTY = "county", _("县级")
+
+    class Status(models.TextChoices):
+        VILLAGE = "village", _("待村级审核")
+        TOWN = "town", _("待镇级审批")
+        COUNTY = "county", _("待县级审批")
+        APPROVED = "approved", _("已批准")
+        REFUSED = "refused", _("不予救助")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="temporary_aid")
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+", verbose_name=_("村（社区）"))
+    # Blank for someone outside the registry (a household hit by a sudden event).
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="temporary_aid",
+        verbose_name=_("家庭户"),
+    )
+    # The town's decision 临时救助 this record carries out, when it came from the review.
+    decision = models.OneToOneField(
+        "Decision",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="temporary_aid",
+        verbose_name=_("镇级决定"),
+    )
+    kind = models.CharField(_("救助类型"), max_length=10, choices=Kind.choices)
+    person = models.CharField(_("受助人"), max_length=30)
+    reason = models.TextField(_("救助事由"))
+    requested_amount = models.DecimalField(_("申请金额（元）"), **MONEY)
+    approved_amount = models.DecimalField(_("批准金额（元）"), **MONEY, default=Decimal("0"))
+    paid_total = models.DecimalField(_("已发放（元）"), **MONEY, default=Decimal("0"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
+    helped_on = models.DateField(_("先行救助日期"), null=True, blank=True)
+    handler = models.CharField(_("经办人"), max_length=30)
+    referral = models.CharField(
+        _("转介其他救助"), max_length=200, blank=True, help_text=_("如：医疗救助、教育救助、慈善援助")
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("临时救助")
+        verbose_name_plural = _("临时救助")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            # the list: one campaign's records by status, a village's among them
+            models.Index(fields=["campaign", "status", "village"], name="aid_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(requested_amount__gt=0), name="aid_requested_positive"),
+            models.CheckConstraint(
+                condition=Q(paid_total__gte=0, paid_total__lte=models.F("approved_amount")),
+                name="aid_paid_within_approved",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(approved_amount__gt=0), name="aid_approval_has_amount"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="emergency") | Q(helped_on__isnull=False), name="aid_emergency_has_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"临时救助（{self.get_kind_display()}）{self.requested_amount}元"
+
+    @property
+    def left_to_pay(self) -> Decimal:
+        return self.approved_amount - self.paid_total
+
+
+class AidApproval(models.Model):
+    """Who approved (or refused, or reviewed at the village) a temporary-aid record at which level."""
+
+    class Verdict(models.TextChoices):
+        APPROVE = "approve", _("批准")
+        FORWARD = "forward", _("同意，报上级审批")
+        REFUSE = "refuse", _("不予救助")
+
+    aid = models.ForeignKey(TemporaryAid, on_delete=models.PROTECT, related_name="approvals")
+    level = models.CharField(_("层级"), max_length=8, choices=TemporaryAid.Level.choices)
+    verdict = models.CharField(_("意见"), max_length=8, choices=Verdict.choices)
+    amount = models.DecimalField(_("金额（元）"), **MONEY, default=Decimal("0"))
+    note = models.TextField(_("说明"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("临时救助审批")
+        verbose_name_plural = _("临时救助审批")
+        ordering = ["aid", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(verdict="refuse") | ~Q(note=""), name="aid_refusal_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}{self.get_verdict_display()} {self.amount}元"
+
+
+class AidPayment(models.Model):
+    """One instalment of a temporary-aid record."""
+
+    aid = models.ForeignKey(TemporaryAid, on_delete=models.PROTECT, related_name="payments")
+    paid_on = models.DateField(_("发放日期"))
+    amount = models.DecimalField(_("发放金额（元）"), **MONEY)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("临时救助发放")
+        verbose_name_plural = _("临时救助发放")
+        ordering = ["aid", "paid_on", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="aid_payment_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.paid_on} 发放{self.amount}元"
+
+
+class Complaint(models.Model):
+    """投诉举报: taken in, given to a handler with a due date, investigated, concluded and,
+    for a real-name complaint, answered before it is closed. A complaint that names a
+    household puts the household on the full-check list."""
+
+    class Subject(models.TextChoices):
+        HOUSEHOLD = "household", _("家庭户")
+        PERSON = "person", _("个人")
+        CADRE = "cadre", _("干部")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待核查")
+        INVESTIGATING = "investigating", _("核查中")
+        CONCLUDED = "concluded", _("已有结果")
+        CLOSED = "closed", _("已办结")
+
+    class Finding(models.TextChoices):
+        TRUE = "true", _("属实")
+        PARTLY = "partly", _("部分属实")
+        FALSE = "false", _("不属实")
+        UNVERIFIABLE = "unverifiable", _("无法核实")
+
+    Channel = Objection.Channel
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="complaints")
+    channel = models.CharField(_("渠道"), max_length=8, choices=Objection.Channel.choices)
+    received_on = models.DateField(_("受理日期"))
+    anonymous = models.BooleanField(_("匿名"), default=False)
+    reporter = models.CharField(_("举报人"), max_length=30, blank=True)
+    contact = models.CharField(_("联系方式"), max_length=50, blank=True)
+    subject = models.CharField(_("对象类别"), max_length=10, choices=Subject.choices)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="complaints", verbose_name=_("家庭户")
+    )
+    # Blank for a complaint about a town-level cadre.
+    village = models.ForeignKey(
+        Village, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("村（社区）")
+    )
+    subject_name = models.CharField(_("被举报人"), max_length=30, blank=True)
+    content = models.TextField(_("举报内容"))
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("承办人")
+    )
+    due_on = models.DateField(_("办理期限"))
+    status = models.CharField(_("状态"), max_length=14, choices=Status.choices, default=Status.OPEN)
+    finding = models.CharField(_("核查结论"), max_length=12, choices=Finding.choices, blank=True)
+    result = models.TextField(_("处理结果"), blank=True)
+    replied_on = models.DateField(_("答复日期"), null=True, blank=True)
+    reply_channel = models.CharField(_("答复方式"), max_length=8, choices=Objection.Channel.choices, blank=True)
+    reply = models.TextField(_("答复内容"), blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("投诉举报")
+        verbose_name_plural = _("投诉举报")
+        ordering = ["-received_on", "-id"]
+        indexes = [
+            # the list: one campaign's complaints by status, overdue ones by due date
+            models.Index(fields=["campaign", "status", "due_on"], name="complaint_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(anonymous=True, reporter="", contact="")
+                | (Q(anonymous=False) & ~Q(reporter="") & ~Q(contact="")),
+                name="complaint_real_name_has_contact",
+            ),
+            models.CheckConstraint(
+                condition=~Q(subject="household") | Q(household__isnull=False), name="complaint_names_household"
+            ),
+            models.CheckConstraint(condition=~Q(subject="cadre") | ~Q(subject_name=""), name="complaint_names_cadre"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["concluded", "closed"]) | (~Q(finding="") & ~Q(result="")),
+                name="complaint_conclusion_has_result",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed", anonymous=False) | Q(replied_on__isnull=False),
+                name="complaint_real_name_answered_before_closing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}举报（{self.get_subject_display()}）{self.get_status_display()}"
+
+    def is_overdue(self, today: dt.date | None = None) -> bool:
+        return self.status != self.Status.CLOSED and self.due_on < (today or timezone.localdate())
+
+
+class ComplaintNote(models.Model):
+    """One entry of a complaint's investigation, by whom and when."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="notes")
+    text = models.TextField(_("核查情况"))
+    written_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("核查记录")
+        verbose_name_plural = _("核查记录")
+        ordering = ["complaint", "written_at", "id"]
+
+    def __str__(self) -> str:
+        return f"核查记录 {self.written_at:%Y-%m-%d}"

@@ -37,9 +37,24 @@ PHASE_OVERRIDERS = {Role.TOWN, Role.ADMIN}
 # Who may report a village's results to the town (上报).
 VILLAGE_REPORTERS = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
 # Who may spot-check, approve and return the town's decisions (phase 4).
-COUNTY_REVIEWERS = {Role.COUNTY, Role.ADMIN}
+# Not the administrator: whoever may decide for the town must not also approve (separation of duties).
+COUNTY_REVIEWERS = {Role.COUNTY}
 # Who may reveal a full ID number on a detail page (each reveal is recorded).
 FULL_ID_READERS = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
+# 抓调整 (二、4): the green channel's 容缺受理 rests on the village committee's consent and the
+# temporary-aid application starts in the village, so the village's cadre takes both in for
+# their own village (as with the registry); the town office does everything else.
+ASSISTANCE_INTAKE = {Role.VILLAGE, Role.TOWN, Role.ADMIN}
+# The green channel's approval is the county's (三、3: 按“容缺受理”程序及时上报县民政局审批).
+GREEN_APPROVERS = {Role.COUNTY, Role.ADMIN}
+# Temporary aid is approved by level, each up to its limit (campaign settings); the county
+# approves above the town's limit.
+AID_LEVELS = {Role.VILLAGE: "village", Role.TOWN: "town", Role.COUNTY: "county"}
+# Complaints (四、3) are the town's: they are often about how a village surveyed a household
+# or about a cadre, and the household named is re-checked by the higher level, so village and
+# work-group users neither take them nor see them (nor who complained).
+COMPLAINT_READERS = WHOLE_AREA
+COMPLAINT_HANDLERS = {Role.TOWN, Role.ADMIN}
 
 
 def profile_of(user):
@@ -115,6 +130,29 @@ def can_read_full_ids(user) -> bool:
     return role_of(user) in FULL_ID_READERS
 
 
+def can_take_assistance(user) -> bool:
+    return role_of(user) in ASSISTANCE_INTAKE
+
+
+def can_approve_green(user) -> bool:
+    return role_of(user) in GREEN_APPROVERS
+
+
+def aid_level(user) -> str | None:
+    """The level (TemporaryAid.Level) at which the user approves temporary aid; "any" for the
+    administrator, None for a role that does not."""
+    role = role_of(user)
+    return "any" if role == Role.ADMIN else AID_LEVELS.get(role)
+
+
+def can_read_complaints(user) -> bool:
+    return role_of(user) in COMPLAINT_READERS
+
+
+def can_handle_complaints(user) -> bool:
+    return role_of(user) in COMPLAINT_HANDLERS
+
+
 def require(allowed: bool) -> None:
     """403 for a role that may see but not change."""
     if not allowed:
@@ -130,6 +168,10 @@ CAPABILITIES = [
     ("行动设置、导入、排查名单", CAMPAIGN_WRITERS),
     ("镇级抽样核查、决定、公示、报县", CAMPAIGN_WRITERS),
     ("县级抽查、审批或退回", COUNTY_REVIEWERS),
+    ("绿色通道受理、临时救助申请与先行救助", ASSISTANCE_INTAKE),
+    ("绿色通道审批", GREEN_APPROVERS),
+    ("临时救助审批（按层级限额）", set(AID_LEVELS) | {Role.ADMIN}),
+    ("投诉举报受理与办理", COMPLAINT_HANDLERS),
 ]
 AREAS = {
     Role.VILLAGE: "本村（社区）",

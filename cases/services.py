@@ -75,6 +75,12 @@ CAMPAIGN_FIELDS = [
     "minimum_amount",
     "notice_days",
     "gradual_exit_months",
+    "hotline",
+    "complaint_days",
+    "green_review_days",
+    "aid_village_limit",
+    "aid_town_limit",
+    "aid_county_limit",
 ]
 
 

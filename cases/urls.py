@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import assistance_views, views
 
 urlpatterns = [
     path("households/", views.household_list, name="household_list"),
@@ -19,4 +19,24 @@ urlpatterns = [
     path("accounts/manage/<str:username>/reset/", views.account_reset, name="account_reset"),
     path("accounts/manage/<str:username>/active/", views.account_active, name="account_active"),
     path("import/template.xlsx", views.import_template, name="import_template"),
+    path("green/", assistance_views.green_list, name="green_list"),
+    path("green/new/", assistance_views.green_create, name="green_create"),
+    path("green/<str:public_id>/", assistance_views.green_detail, name="green_detail"),
+    path("green/<str:public_id>/documents/", assistance_views.green_documents, name="green_documents"),
+    path("green/<str:public_id>/lapse/", assistance_views.green_lapse, name="green_lapse"),
+    path("green/<str:public_id>/approve/", assistance_views.green_approve, name="green_approve"),
+    path("green/<str:public_id>/review/", assistance_views.green_review, name="green_review"),
+    path("aid/", assistance_views.aid_list, name="aid_list"),
+    path("aid/new/", assistance_views.aid_create, name="aid_create"),
+    path("aid/<str:public_id>/", assistance_views.aid_detail, name="aid_detail"),
+    path("aid/<str:public_id>/village-review/", assistance_views.aid_village_review, name="aid_village_review"),
+    path("aid/<str:public_id>/decide/", assistance_views.aid_decide, name="aid_decide"),
+    path("aid/<str:public_id>/pay/", assistance_views.aid_pay, name="aid_pay"),
+    path("complaints/", assistance_views.complaint_list, name="complaint_list"),
+    path("complaints/new/", assistance_views.complaint_create, name="complaint_create"),
+    path("complaints/<str:public_id>/", assistance_views.complaint_detail, name="complaint_detail"),
+    path("complaints/<str:public_id>/note/", assistance_views.complaint_note, name="complaint_note"),
+    path("complaints/<str:public_id>/result/", assistance_views.complaint_result, name="complaint_result"),
+    path("complaints/<str:public_id>/reply/", assistance_views.complaint_reply, name="complaint_reply"),
+    path("complaints/<str:public_id>/close/", assistance_views.complaint_close, name="complaint_close"),
 ]

@@ -26,6 +26,12 @@ def _form(campaign, **changes):
         "minimum_amount": "0",
         "notice_days": "7",
         "gradual_exit_months": "0",
+        "hotline": campaign.hotline,
+        "complaint_days": "15",
+        "green_review_days": "30",
+        "aid_village_limit": "500",
+        "aid_town_limit": "3000",
+        "aid_county_limit": "20000",
     }
     for p in campaign.phases.all():
         data[f"start_{p.number}"] = p.starts_on.isoformat()

@@ -9,8 +9,8 @@ from cases.demo import generate_households
 
 # session, user, profile (role), households count (paginator), villages count (is
 # there a choice to show?), village choices, the page of households (with village
-# and group), their live members (one prefetch).
-LIST_QUERIES = 9
+# and group), their live members (one prefetch), the hotline (footer).
+LIST_QUERIES = 10
 
 
 def _list_queries(client, **params):
@@ -40,6 +40,7 @@ def test_the_household_list_has_a_fixed_query_budget(client, town_office, cadre_
 
 def test_the_household_page_has_a_fixed_query_budget(client, town_office, household_a, django_assert_num_queries):
     client.force_login(town_office)
-    # session, user, profile, household (+village, group), members, timeline (+actor, profile)
-    with django_assert_num_queries(6):
+    # session, user, profile, household (+village, group), members, timeline (+actor, profile),
+    # the hotline (footer)
+    with django_assert_num_queries(7):
         client.get(reverse("household_detail", args=[household_a.public_id]))
