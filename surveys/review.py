@@ -244,32 +244,56 @@ def approve_all(campaign: Campaign, *, actor, village: Village | None = None) ->
 # --- objections -------------------------------------------------------------------------
 
 
+def take_into_sample(case: Case, *, actor, note: str, on_timeline: bool) -> SampleEntry | None:
+    """A household newly to be checked in full joins the running sample, on top of the draw:
+    the town's in phase 3, the county's in phase 4 (None when no sample is drawn yet — the draw
+    will take it in — or it is in already). Call inside the caller's transaction."""
+    phase = case.campaign.current_phase
+    level = {Campaign.PhaseNumber.VERIFY: Sample.Level.TOWN, Campaign.PhaseNumber.SUPERVISE: Sample.Level.COUNTY}
+    if phase not in level:
+        return None
+    sample = Sample.objects.filter(campaign=case.campaign_id, level=level[phase]).first()
+    if sample is None or SampleEntry.objects.filter(sample=sample, household_id=case.household_id).exists():
+        return None
+    entry = SampleEntry.objects.create(
+        sample=sample,
+        household_id=case.household_id,
+        village_id=case.village_id,
+        reason=SampleEntry.Reason.FULL_CHECK,
+        note=note[:200],
+        added_by=actor,
+    )
+    if sample.level == Sample.Level.TOWN:
+        Case.objects.filter(pk=case.pk).update(town_sampled=True, town_revisited=False)
+    else:
+        Case.objects.filter(pk=case.pk).update(county_sampled=True, county_revisited=False)
+    audit.record(
+        actor=actor,
+        action=AuditEvent.Action.CREATE,
+        obj=entry,
+        after={"入样方式": entry.get_reason_display()},
+        household=Household.objects.get(pk=case.household_id) if on_timeline else None,
+        campaign=case.campaign,
+        reason=f"列入{sample.get_level_display()}全面核查",
+    )
+    return entry
+
+
 @transaction.atomic
 def record_objection(notice: Notice, case: Case, *, actor, **fields) -> Objection:
     """An objection (cases.decisions) and the household's place in the town's re-visits:
     a full check, added to the town sample on top of the draw if it is not in it yet."""
     objection = rules.record_objection(notice, case, actor=actor, **fields)
-    sample = Sample.objects.filter(campaign=notice.campaign, level=Sample.Level.TOWN).first()
-    if sample is not None and not SampleEntry.objects.filter(sample=sample, household_id=case.household_id).exists():
-        entry = SampleEntry.objects.create(
-            sample=sample,
-            household_id=case.household_id,
-            village_id=case.village_id,
-            reason=SampleEntry.Reason.FULL_CHECK,
-            note="公示期间收到异议",
-            added_by=actor,
-        )
-        Case.objects.filter(pk=case.pk).update(town_sampled=True, town_revisited=False)
-        audit.record(
-            actor=actor,
-            action=AuditEvent.Action.CREATE,
-            obj=entry,
-            after={"入样方式": entry.get_reason_display()},
-            household=Household.objects.get(pk=case.household_id),
-            campaign=notice.campaign,
-            reason="公示异议：列入镇级全面核查",
-        )
+    case = Case.objects.select_related("campaign").get(pk=case.pk)
+    take_into_sample(case, actor=actor, note="公示期间收到异议", on_timeline=True)
     return objection
+
+
+def full_check_marked(sender, *, case: Case, actor, reason: str, **kwargs) -> None:
+    """A complaint or a green-channel case named the household (cases.complaints): it joins the
+    running sample. Not on the household's timeline: its village must not learn of a complaint."""
+    case = Case.objects.select_related("campaign").get(pk=case.pk)
+    take_into_sample(case, actor=actor, note=reason, on_timeline=False)
 
 
 # --- what the sample says about everyone ---------------------------------------------------

@@ -295,3 +295,30 @@ def test_a_gradual_exit_ends_when_its_period_is_over(phase4, county_officer):
     assert AuditEvent.objects.filter(household=household, reason__startswith="渐退期满").count() == 1
     call_command("end_gradual_exits")  # nothing more to end
     assert AuditEvent.objects.filter(household=household, reason__startswith="渐退期满").count() == 1
+
+
+def test_a_complaint_in_phase_4_puts_the_household_in_the_county_sample(phase4, county_officer, town_office):
+    from cases import complaints
+    from cases.models import Complaint
+
+    case = _sent(phase4, "adjust")
+    complaints.record_complaint(
+        phase4,
+        actor=town_office,
+        channel="phone",
+        received_on=timezone.localdate(),
+        anonymous=True,
+        subject=Complaint.Subject.HOUSEHOLD,
+        household=case.household,
+        content="该户有一辆小汽车未申报。",
+        handler=town_office,
+    )
+    entry = SampleEntry.objects.get(sample__level="county", household=case.household_id)
+    assert entry.reason == SampleEntry.Reason.FULL_CHECK
+    case.refresh_from_db()
+    assert case.full_check and case.county_sampled and not case.county_revisited
+    # not on the household's timeline, which its village reads
+    assert not AuditEvent.objects.filter(household=case.household, model="surveys.SampleEntry").exists()
+    with pytest.raises(DomainError, match="须先完成县级入户核查"):
+        decisions.approve(case, actor=county_officer)
+    assert case.household_id not in review.county_bulk_ready(phase4).values_list("household_id", flat=True)
