@@ -39,5 +39,7 @@ def get_revisit_for_user(request, public_id, *, write: bool = False) -> Revisit:
     if revisit is None:
         raise Http404("没有找到该核查。")
     if write:
-        roles.require(roles.can_edit_campaign(request.user))
+        # the town writes its re-visits, the county its spot-checks
+        town = revisit.entry.sample.level == "town"
+        roles.require(roles.can_edit_campaign(request.user) if town else roles.can_review_county(request.user))
     return revisit

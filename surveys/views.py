@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from cases.models import Case, Member, Village
 from cases.responses import conflict
 from cases.services import DomainError, StaleEdit
 
-from . import revisits, sampling, services
+from . import review, revisits, sampling, services
 from .access import get_revisit_for_user, get_survey_for_user
 from .differences import differences
 from .forms import (
@@ -34,7 +34,7 @@ from .forms import (
     SurveyForms,
     VerifiersForm,
 )
-from .models import Difference, Sample, SampleEntry, Survey, VillageReport
+from .models import Difference, Revisit, Sample, SampleEntry, Survey, VillageReport
 
 
 def _village_for_user(request, code) -> Village:
@@ -510,12 +510,21 @@ def _sample_reader(request, level: str):
     return get_current_campaign(request)
 
 
+def _sample_writer(user, level: str) -> bool:
+    """The town draws and re-visits its sample (phase 3); the county its own (phase 4)."""
+    return roles.can_edit_campaign(user) if level == Sample.Level.TOWN else roles.can_review_county(user)
+
+
 @login_required
 @require_GET
 def sample(request, level):
+    """Per village: reported, to draw, drawn, added, re-visited, with differences and the
+    estimated share with a difference; the entries of one chosen village, a page at a time;
+    the whole town's estimate. A fixed number of queries whatever the size."""
     campaign = _sample_reader(request, level)
-    current = Sample.objects.filter(campaign=campaign, level=level).select_related("drawn_by").first()
+    current = Sample.objects.filter(campaign=campaign, level=level).select_related("drawn_by__profile").first()
     villages = list(Village.objects.filter(town=campaign.town).order_by("order", "code"))
+    chosen = next((v for v in villages if v.code == request.GET.get("village")), None)
     reported = dict(
         Case.objects.in_scope()
         .filter(campaign=campaign, stage=Case.Stage.REPORTED)
@@ -523,24 +532,41 @@ def sample(request, level):
         .annotate(n=Count("id"))
         .values_list("village_id", "n")
     )
-    entries = defaultdict(list)
+    stats, page, estimates, by_village = {}, None, None, {}
     if current is not None:
-        heads = Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD)
-        for entry in current.entries.select_related("household__group").prefetch_related(
-            Prefetch("household__members", queryset=heads, to_attr="heads")
-        ):
-            entries[entry.village_id].append(entry)
+        stats = {
+            r["village_id"]: r
+            for r in current.entries.values("village_id").annotate(
+                drawn=Count("id", filter=Q(reason=SampleEntry.Reason.DRAWN), distinct=True),
+                extra=Count("id", filter=~Q(reason=SampleEntry.Reason.DRAWN), distinct=True),
+                revisited=Count("id", filter=Q(revisit__status=Revisit.Status.SUBMITTED), distinct=True),
+                differing=Count("id", filter=Q(revisit__differences__isnull=False), distinct=True),
+            )
+        }
+        found = review.sample_estimates(current)
+        by_village = {row.village.id: row.share.as_dict() for row in found["villages"]}
+        estimates = {k: found[k].as_dict() for k in ("share", "households", "overpaid", "underpaid")}
+        if chosen is not None:
+            heads = Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD)
+            entries = (
+                current.entries.filter(village=chosen)
+                .select_related("household__group", "revisit")
+                .prefetch_related(Prefetch("household__members", queryset=heads, to_attr="heads"))
+                .order_by("reason", "rank", "id")
+            )
+            page = Paginator(entries, page_size()).get_page(request.GET.get("page"))
     ratio = current.ratio if current else (campaign.town_ratio if level == "town" else campaign.county_ratio)
     rows = [
         {
             "village": v,
             "n": reported.get(v.id, 0),
             "k": sampling.sample_size(reported.get(v.id, 0), ratio),
-            "entries": entries.get(v.id, []),
-            "drawn": sum(1 for e in entries.get(v.id, []) if e.reason == SampleEntry.Reason.DRAWN),
+            **{key: stats.get(v.id, {}).get(key, 0) for key in ("drawn", "extra", "revisited", "differing")},
+            "estimate": by_village.get(v.id),
         }
         for v in villages
     ]
+    phase = services.SAMPLE_PHASE[level]
     return render(
         request,
         "surveys/sample.html",
@@ -550,9 +576,13 @@ def sample(request, level):
             "level_label": Sample.Level(level).label,
             "sample": current,
             "rows": rows,
+            "chosen": chosen,
+            "page": page,
+            "query": f"village={chosen.code}" if chosen else "",
+            "estimates": estimates,
             "ratio": ratio,
             "method": sampling.method_text(ratio),
-            "can_draw": roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN,
+            "can_draw": _sample_writer(request.user, level) and campaign.current_phase == phase,
             "undrawn": [r["village"] for r in rows if r["n"] and not r["drawn"]],
         },
     )
@@ -562,7 +592,7 @@ def sample(request, level):
 @require_POST
 def sample_draw(request, level):
     campaign = _sample_reader(request, level)
-    roles.require(roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN)
+    roles.require(_sample_writer(request.user, level))
     try:
         drawn, waiting = services.draw_sample(campaign, level=level, actor=request.user)
     except DomainError as exc:
@@ -577,7 +607,7 @@ def sample_draw(request, level):
 @require_POST
 def sample_add(request, level):
     campaign = _sample_reader(request, level)
-    roles.require(roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN)
+    roles.require(_sample_writer(request.user, level))
     current = Sample.objects.filter(campaign=campaign, level=level).first()
     if current is None:
         messages.error(request, "尚未抽样。")
@@ -600,7 +630,7 @@ def sample_add(request, level):
 def revisit_start(request, level, household_id):
     campaign = _sample_reader(request, level)
     # the county's own spot-checks are the county's work (phase 4), not the town office's
-    roles.require(roles.can_edit_campaign(request.user) and level == Sample.Level.TOWN)
+    roles.require(_sample_writer(request.user, level))
     household = get_household_for_user(request, household_id)
     entry = SampleEntry.objects.filter(sample__campaign=campaign, sample__level=level, household=household).first()
     if entry is None:
@@ -645,11 +675,12 @@ def revisit(request, public_id):
             "fingerprint": fingerprint,
             "problems": revisits.revisit_problems(current) if current.is_draft else [],
             "verifiers_form": VerifiersForm(
-                candidates=revisits.verifier_candidates(), initial={"verifiers": [s.verifier for s in signatures]}
+                candidates=revisits.verifier_candidates(current.entry.sample.level),
+                initial={"verifiers": [s.verifier for s in signatures]},
             ),
             "differences": current.differences.select_related("judged_by"),
             "verdicts": Difference.Verdict.choices,
-            "can_write": roles.can_edit_campaign(request.user),
+            "can_write": _sample_writer(request.user, current.entry.sample.level),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -659,7 +690,7 @@ def revisit(request, public_id):
 @require_POST
 def revisit_verifiers(request, public_id):
     current = get_revisit_for_user(request, public_id, write=True)
-    form = VerifiersForm(request.POST, candidates=revisits.verifier_candidates())
+    form = VerifiersForm(request.POST, candidates=revisits.verifier_candidates(current.entry.sample.level))
     if not form.is_valid():
         messages.error(request, "请选择至少两名核查人。")
     else:

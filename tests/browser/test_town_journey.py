@@ -185,7 +185,8 @@ def test_the_town_reviews_decides_publishes_and_reports(
     entry, survey = _household_to_revisit(sample, village_a)
     household = entry.household
     head = household.head().name
-    row.get_by_role("button", name=head).click()
+    row.get_by_role("link", name=village_a.name).click()
+    town.get_by_test_id("sample-entries").get_by_role("button", name=head).click()
     town.get_by_role("heading", name=f"镇级入户核实：{head}户").wait_for()
     member, income = _record_findings(town, survey)
     town.get_by_role("button", name="保存核查").click()
