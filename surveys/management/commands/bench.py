@@ -20,10 +20,32 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cases.demo import build_town, generate_households
-from cases.models import Case, Household, Member, Profile
-from surveys import services
-from surveys.demo import generate_surveys
-from surveys.models import ScreeningEntry, Survey, VillageReport
+from cases.models import (
+    Campaign,
+    Case,
+    CountyReview,
+    Decision,
+    Household,
+    Member,
+    Notice,
+    Objection,
+    Profile,
+)
+from surveys import review, services
+from surveys.demo import generate_surveys, revisit_as_found
+from surveys.models import (
+    Difference,
+    Revisit,
+    RevisitMember,
+    RevisitSignature,
+    Sample,
+    SampleEntry,
+    ScreeningEntry,
+    Survey,
+    TownReport,
+    VillageReport,
+)
+from surveys.revisits import verifier_candidates
 
 FAST = {
     "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
@@ -36,7 +58,9 @@ FAST = {
 
 
 class Command(BaseCommand):
-    help = "基准测试：在1,000户和80,000户数据上测量花名册、搜索、入户调查与进度页面的耗时。"
+    help = (
+        "基准测试：在1,000户和80,000户数据上测量花名册、搜索、入户调查与进度页面，以及镇级抽样、决定、县级审批的耗时。"
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--sizes", default="1000,80000", help="逗号分隔的户数，默认 1000,80000")
@@ -165,7 +189,103 @@ class Command(BaseCommand):
             assert Survey.objects.filter(pk__in=[d.pk for d in drafts], status="submitted").count() == len(drafts)
             runs = runs[1:]  # the first one warms up
             results[size]["提交调查"] = (statistics.median(t for t, _ in runs), {q for _, q in runs})
+            self.phases_3_and_4(campaign, size, results[size])
         return results
+
+    def once(self, label, results, action):
+        """A step that can run only once (a draw, a bulk decision): one timing, its queries."""
+        with CaptureQueriesContext(connection) as ctx:
+            t0 = time.perf_counter()
+            action()
+            elapsed = (time.perf_counter() - t0) * 1000
+        results[label] = (elapsed, {len(ctx.captured_queries)})
+
+    def pages(self, results, scenarios):
+        for label, user, url, params in scenarios:
+            client = Client()
+            client.force_login(user)
+            client.get(url, params)  # warm-up
+            runs = [self.timed(client, "get", url, params) for _ in range(self.repeat)]
+            results[label] = (statistics.median(t for t, _ in runs), {q for _, q in runs})
+
+    def phases_3_and_4(self, campaign, size, results):
+        """The town's and the county's work at this size, through the services: the rest of the
+        town surveyed and reported; the draw; a few re-visits; one village decided in bulk; the
+        lists. Then everything decided, on notice and sent; the county's draw and its list."""
+        user_model = get_user_model()
+        town = user_model.objects.get(username="town")
+        county = user_model.objects.get(username="county")
+        generate_surveys(campaign, seed=size, complete=True)
+        Case.objects.filter(campaign=campaign, stage=Case.Stage.DRAFT).update(in_scope=False)  # the bench's drafts
+        Campaign.objects.filter(pk=campaign.pk).update(current_phase=Campaign.PhaseNumber.VERIFY)
+        campaign.refresh_from_db()
+        self.vacuum()
+        self.once("镇级抽样（全镇，一次）", results, lambda: services.draw_sample(campaign, level="town", actor=town))
+        sample = Sample.objects.get(campaign=campaign, level="town")
+        village = campaign.town.villages.order_by("order")[1]
+        for entry in sample.entries.filter(village=village).select_related("household", "sample__campaign")[:5]:
+            investigators = set(entry.household.surveys.values_list("signatures__investigator", flat=True))
+            verifiers = [u for u in verifier_candidates(entry.sample.level) if u.pk not in investigators]
+            revisit_as_found(entry, verifiers=verifiers[:2], actor=town, visit_date=dt.date(2019, 11, 7))
+        other = campaign.town.villages.order_by("order")[2]
+        self.once(
+            "按建议批量决定（一村，一次）",
+            results,
+            lambda: review.decide_all_as_proposed(campaign, actor=town, village=other),
+        )
+        case = Case.objects.filter(campaign=campaign, village=village, town_sampled=False, in_scope=True).first()
+        self.vacuum()
+        self.pages(
+            results,
+            [
+                ("镇级样本（全镇）", town, "/surveys/sample/town/", {}),
+                ("镇级样本（一村）", town, "/surveys/sample/town/", {"village": village.code}),
+                ("镇级决定（全镇待决定）", town, "/surveys/review/", {}),
+                ("镇级决定（一村）", town, "/surveys/review/", {"village": village.code, "status": "left"}),
+                ("决定页", town, f"/surveys/review/{case.household.public_id}/", {}),
+                ("报县页（核对与汇总）", town, "/surveys/town-report/", {}),
+            ],
+        )
+        # The rest of phase 3 is not what is measured here: the bench marks every household sent
+        # (the report's refusals and the decisions are tested elsewhere) and opens phase 4.
+        Case.objects.in_scope().filter(campaign=campaign).update(review=Case.Review.SENT)
+        TownReport.objects.create(campaign=campaign, sent_by=town, late_reason="基准测试")
+        Campaign.objects.filter(pk=campaign.pk).update(current_phase=Campaign.PhaseNumber.SUPERVISE)
+        campaign.refresh_from_db()
+        self.vacuum()
+        self.once(
+            "县级抽样（全镇，一次）", results, lambda: services.draw_sample(campaign, level="county", actor=county)
+        )
+        self.pages(
+            results,
+            [
+                ("县级审批（全部待审批）", county, "/surveys/county/", {}),
+                ("县级审批（一村）", county, "/surveys/county/", {"village": village.code}),
+            ],
+        )
+        self.clear_phases_3_and_4(campaign)
+
+    def vacuum(self):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+
+    def clear_phases_3_and_4(self, campaign):
+        """Back to phase 2 for the next size (the audit trail keeps its rows)."""
+        CountyReview.objects.all().delete()
+        Objection.objects.all().delete()
+        Notice.objects.all().delete()
+        TownReport.objects.all().delete()
+        Case.objects.update(decision=None)
+        Decision.objects.all().delete()
+        Difference.objects.all().delete()
+        RevisitSignature.objects.all().delete()
+        RevisitMember.objects.all().delete()
+        Revisit.objects.all().delete()
+        SampleEntry.objects.all().delete()
+        Sample.objects.all().delete()
+        Campaign.objects.filter(pk=campaign.pk).update(current_phase=Campaign.PhaseNumber.REVIEW)
+        campaign.refresh_from_db()
 
     def report(self, sizes, results):
         small, large = sizes[0], sizes[-1]
