@@ -3,7 +3,7 @@ the start of phase 4 (made through the same services as real work)."""
 
 from django.core.management import call_command
 
-from cases.models import Campaign, Case, Decision, Notice
+from cases.models import Campaign, Case, Complaint, Decision, GreenChannel, Notice, TemporaryAid
 from surveys.models import Revisit, Sample, TownReport, VillageReport
 
 
@@ -31,3 +31,6 @@ def test_the_demo_starts_phase_4_with_the_towns_work_done(db, settings):
     report = TownReport.objects.get()
     assert report.figures["totals"][1] == 150
     assert not Sample.objects.filter(level="county").exists()
+    # help that cannot wait, and complaints, in several states
+    assert GreenChannel.objects.values("status").distinct().count() >= 3
+    assert TemporaryAid.objects.exists() and Complaint.objects.values("status").distinct().count() >= 3

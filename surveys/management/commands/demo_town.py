@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cases.demo import DEMO_PASSWORD, build_town, demo_logins, generate_households
+from cases.demo import DEMO_PASSWORD, build_town, demo_logins, generate_assistance, generate_households
 from cases.models import Campaign, Household
 from surveys.demo import complete_phase3, generate_surveys
 from surveys.models import Survey
@@ -50,8 +50,10 @@ class Command(BaseCommand):
                     self.stdout.write(f"已生成{made}份入户调查：各村均已上报，现处第三阶段（汇总核实），尚未抽样。")
                     if stage == "phase4":
                         complete_phase3(Campaign.objects.get(pk=campaign.pk), seed=seed)
+                        made = generate_assistance(Campaign.objects.get(pk=campaign.pk), seed=seed)
                         self.stdout.write(
-                            "已完成镇级抽样核查、决定和公示并报县，现处第四阶段（督查落实），县级尚未抽查。"
+                            "已完成镇级抽样核查、决定和公示并报县，现处第四阶段（督查落实），县级尚未抽查；"
+                            f"另有绿色通道{made['green']}件、临时救助{made['aid']}件、投诉举报{made['complaints']}件。"
                         )
                 else:
                     self.stdout.write(f"已生成{made}份入户调查（第二阶段进行中：1–5村已完成并上报）。")
