@@ -44,20 +44,25 @@ class BootstrapField(forms.BoundField):
     fields, and rendering each through templates (crispy's, or Django's widget
     templates) or format_html took most of the page's server time. The widget's
     own attrs (maxlength, min, step, inputmode, rows) are kept. It covers the
-    widgets these forms use: text, number, date, select, checkbox, textarea, hidden.
+    widgets these forms use: text, number, date, select, checkbox, textarea, hidden,
+    and a group of checkboxes.
     """
 
     def as_bootstrap(self) -> SafeString:
         field_id, kind = self.auto_id, self.widget_type
         if kind == "hidden":
-            return mark_safe(self._control({"name": self.html_name, "id": field_id}))  # noqa: S308 - escaped
+            return mark_safe(self._control(kind, {"name": self.html_name, "id": field_id}))  # noqa: S308 - escaped
+        if kind == "checkboxselectmultiple":
+            return self._checkbox_group(field_id)
         # form.errors holds only the fields with errors; self.errors would build an empty list for each field.
         errors = self.form.errors.get(self.name)
+        help_text = str(self.help_text)  # a lazy text is translated each time it is read
         css = {"select": "form-select", "checkbox": "form-check-input"}.get(kind, "form-control")
-        described_by = [f"{field_id}_helptext"] if self.help_text else []
+        described_by = [f"{field_id}_helptext"] if help_text else []
         if errors:
             described_by.append(f"{field_id}_error")
         control = self._control(
+            kind,
             {
                 "name": self.html_name,
                 "id": field_id,
@@ -67,21 +72,46 @@ class BootstrapField(forms.BoundField):
                 and self.field.widget.use_required_attribute(self.initial),
                 "aria-invalid": "true" if errors else None,
                 "aria-describedby": " ".join(described_by) or None,
-            }
+            },
         )
         label_class = "form-check-label" if kind == "checkbox" else "form-label"
         parts = [f'<label class="{label_class}" for="{field_id}">{escape(str(self.label))}</label>', control]
         if kind == "checkbox":
             parts.reverse()
-        if self.help_text:
-            parts.append(f'<div class="form-text" id="{field_id}_helptext">{escape(str(self.help_text))}</div>')
+        if help_text:
+            parts.append(f'<div class="form-text" id="{field_id}_helptext">{escape(help_text)}</div>')
         if errors:
             parts.append(f'<div class="invalid-feedback" id="{field_id}_error">{escape(" ".join(errors))}</div>')
         wrapper = "form-check mb-3" if kind == "checkbox" else "mb-3"
         return mark_safe(f'<div class="{wrapper}">{"".join(parts)}</div>')  # noqa: S308 - every value is escaped
 
-    def _control(self, attrs: dict) -> str:
-        widget, kind, value = self.field.widget, self.widget_type, self.value()
+    def _checkbox_group(self, field_id: str) -> SafeString:
+        """Checkboxes in a fieldset, laid out as crispy-forms lays them out. A model field's
+        choices are read with one plain query (Django's choice iterator opens a server-side
+        cursor on PostgreSQL: three round trips for a handful of rows)."""
+        field, errors = self.field, self.form.errors.get(self.name)
+        if isinstance(field, forms.ModelChoiceField):
+            choices = [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset]
+        else:
+            choices = field.choices
+        chosen = {str(v) for v in self.value() or []}
+        css = "form-check-input is-invalid" if errors else "form-check-input"
+        options = "".join(
+            f'<div class="form-check"><input type="checkbox" class="{css}" name="{self.html_name}"'
+            f' value="{escape(str(v))}" id="{field_id}_{i}"{" checked" if str(v) in chosen else ""}>'
+            f'<label for="{field_id}_{i}" class="form-check-label">{escape(str(text))}</label></div>'
+            for i, (v, text) in enumerate(choices)
+        )
+        legend_class = "form-label requiredField fs-6" if field.required else "form-label fs-6"
+        mark = '<span class="asteriskField">*</span>' if field.required else ""
+        legend = f'<legend class="{legend_class}">{escape(str(self.label))}{mark}</legend>'
+        if errors:
+            options += f'<div class="invalid-feedback d-block" id="{field_id}_error">{escape(" ".join(errors))}</div>'
+        html = f'<div id="div_{field_id}" class="mb-3"><fieldset>{legend}<div>{options}</div></fieldset></div>'
+        return mark_safe(html)  # noqa: S308 - every value is escaped
+
+    def _control(self, kind: str, attrs: dict) -> str:
+        widget, value = self.field.widget, self.value()
         attrs = {**widget.attrs, **attrs}
         if kind == "select":
             chosen = "" if value is None else str(value)
@@ -161,10 +191,6 @@ class MemberRowForm(forms.Form):
         if not self.initial:
             # The blank row for a new member: untouched, it posts its initial values and is skipped.
             self.fields["presence"].initial = SurveyMember.Presence.NEW
-        for category, label in COUNTED_INCOME.items():
-            self.fields[f"inc_{category}"] = forms.DecimalField(label=label, **AMOUNT)
-        for category, label in EXCLUDED_INCOME.items():
-            self.fields[f"inc_{category}"] = forms.DecimalField(label=f"{label}（不计入）", **AMOUNT)
 
     # The income inputs by group, in the order of the paper form.
     @property
@@ -264,19 +290,26 @@ class BaseMemberFormSet(forms.BaseFormSet):
             seen.add(number)
 
 
+def _amount_fields(labels: dict[str, str], *, prefix: str = "", suffix: str = "") -> dict[str, forms.DecimalField]:
+    return {f"{prefix}{key}": forms.DecimalField(label=f"{label}{suffix}", **AMOUNT) for key, label in labels.items()}
+
+
+# The amount fields are made once, with the class: a form copies its class's fields, which
+# costs half of making them, and the survey page has a row of 17 for each member.
+MemberRowForm.base_fields.update(
+    _amount_fields(COUNTED_INCOME, prefix="inc_") | _amount_fields(EXCLUDED_INCOME, prefix="inc_", suffix="（不计入）")
+)
 MemberFormSet = forms.formset_factory(MemberRowForm, formset=BaseMemberFormSet, extra=1)
 
 
 class DeductionForm(forms.Form):
     bound_field_class = BootstrapField
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for kind, label in DEDUCTIONS.items():
-            self.fields[kind] = forms.DecimalField(label=label, **AMOUNT)
-
     def amounts(self) -> dict[str, Decimal]:
         return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+DeductionForm.base_fields.update(_amount_fields(DEDUCTIONS))
 
 
 class RowForm(forms.ModelForm):
@@ -372,6 +405,8 @@ class SurveyForms:
 
 
 class InvestigatorsForm(forms.Form):
+    bound_field_class = BootstrapField
+
     investigators = forms.ModelMultipleChoiceField(
         label=_("调查人（至少两人）"), queryset=None, widget=forms.CheckboxSelectMultiple
     )

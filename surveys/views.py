@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -95,17 +96,22 @@ def _visit_rows(campaign, cases: list[dict]) -> list[VisitRow]:
     )
     for household_id, name, relationship in members:
         live[household_id].append((name, relationship))
-    surveys = {
-        household_id: (public_id, status)
-        for household_id, public_id, status in Survey.objects.filter(
-            campaign=campaign,
-            household_id__in=ids,
-            status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
-        )
-        # a correction's draft and the version it corrects: the draft is the one to open
-        .order_by("household_id", "version")
-        .values_list("household_id", "public_id", "status")
-    }
+    # A household not yet visited has no survey to open (starting one moves its case row on
+    # from "pending"): a page of them, as the "未走访" list is, reads no surveys.
+    visited = [c["household_id"] for c in cases if c["stage"] != Case.Stage.PENDING]
+    surveys = {}
+    if visited:
+        surveys = {
+            household_id: (public_id, status)
+            for household_id, public_id, status in Survey.objects.filter(
+                campaign=campaign,
+                household_id__in=visited,
+                status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
+            )
+            # a correction's draft and the version it corrects: the draft is the one to open
+            .order_by("household_id", "version")
+            .values_list("household_id", "public_id", "status")
+        }
     stages = dict(Case.Stage.choices)
     rows = []
     for c in cases:
@@ -136,15 +142,12 @@ def village_households(request, code):
     campaign = get_current_campaign(request)
     village = _village_for_user(request, code)
     status = request.GET.get("status", "")
-    # Counted over the case rows alone, then the page's rows read with what they show.
-    ids = services.village_cases(campaign, village, status).values_list("id", flat=True)
-    count = services.village_case_count(campaign, village, status)
-    page = CountedPaginator(ids, page_size(), count=count).get_page(request.GET.get("page"))
-    cases = (
-        Case.objects.filter(id__in=list(page))
-        .order_by("-household_id")
-        .values("household_id", "household__public_id", "household__group__name", "source", "stage")
+    # Counted from the village's tallies; the page's rows read in one query with what they show.
+    cases = services.village_cases(campaign, village, status).values(
+        "household_id", "household__public_id", "household__group__name", "source", "stage"
     )
+    count = services.village_case_count(campaign, village, status)
+    page = CountedPaginator(cases, page_size(), count=count).get_page(request.GET.get("page"))
     return render(
         request,
         "surveys/village_households.html",
@@ -152,12 +155,14 @@ def village_households(request, code):
             "campaign": campaign,
             "village": village,
             "page": page,
-            "rows": _visit_rows(campaign, list(cases)),
+            "rows": _visit_rows(campaign, list(page)),
             "status": status,
             "can_survey": roles.can_survey(request.user),
-            "report": VillageReport.objects.filter(campaign=campaign, village=village)
-            .select_related("campaign")
-            .first(),
+            # The token as text for each row's start form: the lazy one the context processor
+            # gives took longer to put in a form than the rest of the row took to render.
+            "csrf_token": get_token(request),
+            # one row at most (one report per village and campaign); the page shows its time and count
+            "report": VillageReport.objects.filter(campaign=campaign, village=village).first(),
             "unaccounted": services.unaccounted_members(campaign, village),
         },
     )

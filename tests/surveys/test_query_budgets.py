@@ -1,5 +1,7 @@
 """Survey page and coverage list: a fixed number of queries whatever the size."""
 
+import re
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -57,3 +59,53 @@ def test_the_coverage_list_has_a_fixed_query_budget(client, town_office, cadre_a
     generate_households(campaign, 300, seed=5)
     services.list_from_registry(campaign, actor=town_office)
     assert _count(client, reverse("survey_village", args=[village.code])) == small_village
+
+
+def test_the_survey_page_has_a_fixed_query_budget(client, cadre_a, group_leader_a, survey_a):
+    services.set_investigators(survey_a, [cadre_a, group_leader_a], actor=cadre_a)
+    client.force_login(cadre_a)
+    # session, user, profile; the survey with its campaign, town, household, village, group and
+    # authors; its members, their incomes, their registry rows, deductions, houses, vehicles,
+    # supporters, the household's members (Survey.with_rows); the signatures with their signers;
+    # the investigators the village may name, once for the checks before submission and once
+    # for the checkboxes; the hotline in the footer
+    assert _count(client, reverse("survey_edit", args=[survey_a.public_id])) == 16
+
+
+def test_the_investigator_checkboxes_show_who_may_be_named_and_who_is(
+    client, cadre_a, group_leader_a, town_office, survey_a
+):
+    services.set_investigators(survey_a, [cadre_a, group_leader_a], actor=cadre_a)
+    client.force_login(cadre_a)
+    page = client.get(reverse("survey_edit", args=[survey_a.public_id])).content.decode()
+    boxes = re.findall(
+        r'<input type="checkbox" class="form-check-input" name="investigators" value="(\d+)"[^>]*>', page
+    )
+    assert sorted(int(pk) for pk in boxes) == sorted([cadre_a.pk, group_leader_a.pk, town_office.pk])
+    checked = re.findall(r'name="investigators" value="(\d+)" id="id_investigators_\d+" checked>', page)
+    assert sorted(int(pk) for pk in checked) == sorted([cadre_a.pk, group_leader_a.pk])
+    assert (
+        '<legend class="form-label requiredField fs-6">调查人（至少两人）<span class="asteriskField">*</span></legend>'
+        in page
+    )
+    assert f"（{town_office.username}，镇社会事务办）</label>" in page
+
+
+def test_the_village_list_reads_surveys_only_for_households_already_visited(
+    client, town_office, cadre_a, campaign, village_a, make_household
+):
+    make_household(village_a, head="孙小梅")
+    visited = make_household(village_a, head="钱有福")
+    services.list_from_registry(campaign, actor=town_office)
+    survey = services.start_survey(visited, campaign=campaign, actor=cadre_a)
+    client.force_login(cadre_a)
+    url = reverse("survey_village", args=[village_a.code])
+    # session, user, profile, campaign, village, the count (tallies), the page's case rows, their
+    # members, their surveys, the village's report, members not yet accounted for (tallies)
+    assert _count(client, url) == 11
+    page = client.get(url).content.decode()
+    assert f'href="{reverse("survey_detail", args=[survey.public_id])}">继续填写</a>' in page
+    # not yet visited: no survey to look for
+    assert _count(client, url + "?status=not_visited") == 10
+    page = client.get(url + "?status=not_visited").content.decode()
+    assert "钱有福" not in page and "孙小梅" in page and "开始调查" in page
