@@ -267,10 +267,10 @@ def decide(
     )
     before = case.decision
     decision = _new_decision(case, checked, proposal, actor=actor, as_proposed=False)
-    if before is not None and _same(before, decision):
-        raise DomainError("与当前决定相同（含理由），无需重新决定。")
     if case.review == Case.Review.RETURNED and not checked.reason:
         raise DomainError("答复县级退回的决定须写明理由。", field="reason")
+    if before is not None and _same(before, decision):
+        raise DomainError("与当前决定相同（含理由），无需重新决定。")
     decision.save()
     _point_case_at(case, decision)
     case.save(update_fields=["decision", "outcome", "review", "updated_at"])

@@ -146,6 +146,7 @@ def decisions(request):
             "rows": [(c, offered.get(c.pk)) for c in page.object_list],
             "can_decide": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
             "total_left": sum(r["left"] for r in summary),
+            "returned": cases.filter(review=Case.Review.RETURNED).count(),
             "whole_town": roles.village_scope(request.user) is None,
             "total_ready": sum(r["ready"] for r in summary),
         },
@@ -228,13 +229,13 @@ def decide(request, household_id):
             "monthly_amount": proposal.monthly_amount or "",
             "dibao_class": case.household.dibao_class,
         }
-    revisit = (
-        Revisit.objects.filter(
-            entry__sample__campaign=campaign, entry__sample__level=Sample.Level.TOWN, entry__household=case.household
-        )
+    revisits = {
+        r.entry.sample.level: r
+        for r in Revisit.objects.filter(entry__sample__campaign=campaign, entry__household=case.household)
+        .select_related("entry__sample")
         .prefetch_related("differences")
-        .first()
-    )
+    }
+    revisit = revisits.get(Sample.Level.TOWN)
     survey = review._submitted_surveys(campaign).filter(household=case.household).first()
     heads = [m for m in case.household.members.all() if m.relationship == Member.Relationship.HEAD and m.is_live]
     return render(
@@ -248,6 +249,7 @@ def decide(request, household_id):
             "proposal": proposal,
             "survey": survey,
             "revisit": revisit,
+            "county_revisit": revisits.get(Sample.Level.COUNTY),
             "history": case.decisions.select_related("decided_by__profile").order_by("-decided_at", "-id"),
             "objections": case.objections.select_related("recorded_by", "resolved_by"),
             "outcomes": [

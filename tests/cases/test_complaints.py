@@ -189,7 +189,8 @@ def test_read_only_roles_see_and_change_nothing(client, campaign, town_office, l
     for persona in (leadership, county_officer):
         client.force_login(persona)
         page = client.get(reverse("complaint_detail", args=[complaint.public_id])).content.decode()
-        assert "李某 · 139" in page and "记录核查情况" not in page
+        # the reporter for the county; the leadership group reads the complaint without them
+        assert ("李某 · 139" in page) == (persona == county_officer) and "记录核查情况" not in page
         assert client.get(reverse("complaint_create")).status_code == 403
         for name in ("complaint_note", "complaint_result", "complaint_reply", "complaint_close"):
             assert client.post(reverse(name, args=[complaint.public_id]), {"note-text": "x"}).status_code == 403
@@ -273,3 +274,25 @@ def test_the_objections_tab_has_a_fixed_query_budget(client, campaign, town_offi
     # session, user, profile, campaign, page count, the page's rows (with village and household),
     # their heads, the overdue complaints count, the village choices
     assert _list_queries(client, kind="objections") == small == 9
+
+
+def test_the_reporter_is_shown_to_the_handlers_not_to_the_leadership(client, campaign, town_office, leadership):
+    complaint = complaints.record_complaint(
+        campaign,
+        actor=town_office,
+        channel="phone",
+        received_on=timezone.localdate(),
+        anonymous=False,
+        reporter="赵举报",
+        contact="13900002222",
+        subject=Complaint.Subject.CADRE,
+        subject_name="某村干部",
+        content="优亲厚友。",
+        handler=town_office,
+    )
+    url = reverse("complaint_detail", args=[complaint.public_id])
+    client.force_login(leadership)
+    page = client.get(url).content.decode()
+    assert "优亲厚友" in page and "赵举报" not in page and "13900002222" not in page
+    client.force_login(town_office)
+    assert "赵举报" in client.get(url).content.decode()
