@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -553,8 +553,15 @@ def sample(request, level):
         estimates = {k: found[k].as_dict() for k in ("share", "households", "overpaid", "underpaid")}
         if chosen is not None:
             heads = Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD)
+            town_checked = Revisit.objects.filter(
+                entry__sample__campaign=campaign,
+                entry__sample__level=Sample.Level.TOWN,
+                entry__household=OuterRef("household"),
+                status=Revisit.Status.SUBMITTED,
+            )
             entries = (
                 current.entries.filter(village=chosen)
+                .annotate(town_checked=Exists(town_checked))
                 .select_related("household__group", "revisit")
                 .prefetch_related(Prefetch("household__members", queryset=heads, to_attr="heads"))
                 .order_by("reason", "rank", "id")

@@ -80,3 +80,15 @@ def test_the_county_re_visits_its_own_sample_and_the_town_only_reads_it(
     client.force_login(town_office)
     assert client.get(reverse("survey_revisit", args=[revisit.public_id])).status_code == 200
     assert client.post(reverse("survey_revisit_verifiers", args=[revisit.public_id])).status_code == 403
+
+
+def test_the_county_sample_shows_which_households_the_town_re_visited(client, ready_town, town_office, county_officer):
+    review.send_town_report(ready_town, actor=town_office, late_reason="测试")
+    campaign = services.advance_phase(Campaign.objects.get(pk=ready_town.pk), actor=town_office)
+    sample, _ = services.draw_sample(campaign, level="county", actor=county_officer)
+    both = sample.entries.filter(household__sample_entries__sample__level="town").select_related("village").first()
+    # full-check households (relatives of cadres) are in both samples whatever the draw
+    assert both is not None
+    client.force_login(county_officer)
+    page = client.get(reverse("survey_sample", args=["county"]) + f"?village={both.village.code}").content.decode()
+    assert "镇级已核查" in page
