@@ -776,5 +776,9 @@ def investigator_records(request):
     return render(
         request,
         "surveys/investigators.html",
-        {"rows": revisits.investigator_records(campaign), "verdicts": Difference.Verdict.choices},
+        {
+            "rows": revisits.investigator_records(campaign),
+            "verifiers": revisits.verifier_records(campaign),
+            "verdicts": Difference.Verdict.choices,
+        },
     )

@@ -245,7 +245,7 @@ def test_a_poor_household_whose_income_rose_exits_gradually(phase4, county_offic
 
 
 def test_a_difference_the_county_finds_counts_against_the_village_and_the_town_verifiers(
-    phase4, county_officer, town_office
+    client, phase4, county_officer, town_office, leadership
 ):
     from surveys import revisits
     from surveys.models import Difference, Revisit, RevisitSignature
@@ -272,6 +272,9 @@ def test_a_difference_the_county_finds_counts_against_the_village_and_the_town_v
         assert dict(records[name]["by_verdict"])["村级记录错误"] == 1
     others = [r for n, r in records.items() if n not in town_verifiers]
     assert all(r["with_differences"] == 0 for r in others)
+    client.force_login(leadership)
+    page = client.get(reverse("survey_investigators_record")).content.decode()
+    assert "镇级核查人记录" in page and all(f"（{name}）" in page for name in town_verifiers)
     village = {r["user"].username: r for r in revisits.investigator_records(phase4)}
     investigators = entry.household.surveys.get(status="submitted").signatures.values_list(
         "investigator__username", flat=True
