@@ -22,7 +22,7 @@ from cases.decisions import Proposal
 from cases.models import AuditEvent, Campaign, Case, Decision, Household, Notice, Objection, Village
 from cases.services import DomainError
 
-from . import sampling
+from . import sampling, services
 from .models import Difference, Revisit, Sample, SampleEntry, Survey, TownReport, VillageReport
 
 ZERO = Decimal("0")
@@ -322,13 +322,7 @@ def sample_estimates(sample: Sample) -> dict[str, Any]:
     too much and too little, each with a 95% interval (surveys.sampling). Fixed queries."""
     campaign = sample.campaign
     villages = list(Village.objects.filter(town=campaign.town).order_by("order", "code"))
-    population = dict(
-        Case.objects.in_scope()
-        .filter(campaign=campaign, stage=Case.Stage.REPORTED)
-        .values("village_id")
-        .annotate(n=Count("id"))
-        .values_list("village_id", "n")
-    )
+    population = services.reported_counts(campaign)
     drawn = dict(
         sample.entries.filter(reason=SampleEntry.Reason.DRAWN)
         .values("village_id")

@@ -115,17 +115,19 @@ def decisions(request):
             notice=Count("id", filter=Q(review=Case.Review.ON_NOTICE)),
         )
     }
-    ready = review.bulk_ready(campaign).filter(village__in=villages)
-    ready_counts = dict(ready.values("village_id").annotate(n=Count("id")).values_list("village_id", "n"))
+    # what may be decided in bulk: for the chosen village only (the rules read its surveys and
+    # re-visits; counting them for the whole town on every page view would grow with the town)
+    ready = review.bulk_ready(campaign).filter(village=village) if village is not None else None
     summary = [
         {
             "village": v,
             "total": counts.get(v.id, {}).get("total", 0),
             "left": counts.get(v.id, {}).get("left", 0),
-            "ready": ready_counts.get(v.id, 0),
         }
         for v in villages
     ]
+    if status == "bulk" and ready is None:
+        status = "left"
     rows = ready if status == "bulk" else cases.filter(STATUSES[status][1])
     if village is not None:
         rows = rows.filter(village=village)
@@ -140,7 +142,7 @@ def decisions(request):
             "village": village,
             "status": status,
             "query": _query(village, status),
-            "statuses": [(k, v[0]) for k, v in STATUSES.items()] + [("bulk", "可按建议批量决定")],
+            "statuses": [(k, v[0]) for k, v in STATUSES.items()] + ([("bulk", "可按建议批量决定")] if village else []),
             "summary": summary,
             "page": page,
             "rows": [(c, offered.get(c.pk)) for c in page.object_list],
@@ -148,7 +150,7 @@ def decisions(request):
             "total_left": sum(r["left"] for r in summary),
             "returned": cases.filter(review=Case.Review.RETURNED).count(),
             "whole_town": roles.village_scope(request.user) is None,
-            "total_ready": sum(r["ready"] for r in summary),
+            "ready": ready.count() if ready is not None else None,
         },
     )
 
@@ -489,14 +491,9 @@ def county(request):
             **{key: Count("id", filter=condition) for key, (_, condition) in COUNTY_STATUSES.items()}
         )
     }
-    ready = dict(
-        review.county_bulk_ready(campaign)
-        .filter(village__in=villages)
-        .values("village_id")
-        .annotate(n=Count("id"))
-        .values_list("village_id", "n")
-    )
-    summary = [{"village": v, **counts.get(v.id, {}), "ready": ready.get(v.id, 0)} for v in villages]
+    # what may be approved in bulk: for the chosen village only (see `decisions`)
+    ready = review.county_bulk_ready(campaign).filter(village=village).count() if village is not None else None
+    summary = [{"village": v, **counts.get(v.id, {})} for v in villages]
     rows = cases.filter(COUNTY_STATUSES[status][1])
     if village is not None:
         rows = rows.filter(village=village)
@@ -514,6 +511,7 @@ def county(request):
             "page": page,
             "query": _query(village, status),
             "can_review": _may_review_now(request.user, campaign),
+            "ready": ready,
         },
     )
 

@@ -1039,6 +1039,13 @@ def full_check_households(campaign: Campaign):
     return Household.objects.filter(pk__in=full_check_cases(campaign).values("household_id"))
 
 
+def reported_counts(campaign: Campaign) -> dict[int, int]:
+    """Reported households (in scope) per village id, from the tallies: the population each
+    village's sample is drawn from, without counting the case rows."""
+    tallies = VillageTally.objects.filter(campaign=campaign, stage=Case.Stage.REPORTED)
+    return dict(tallies.values_list("village_id", "households"))
+
+
 def sample_units(campaign: Campaign, villages=None) -> list[tuple[str, str]]:
     """(village code, household code) of every reported household: the population drawn from."""
     cases = Case.objects.in_scope().filter(campaign=campaign, stage=Case.Stage.REPORTED)
@@ -1075,12 +1082,17 @@ def draw_sample(campaign: Campaign, *, level: str, actor, seed: str | None = Non
     if not to_draw:
         raise DomainError("没有可抽样的村：已上报的村均已抽样" + ("；其余村尚未上报。" if waiting else "。"))
     picks = sampling.draw(sample_units(campaign, to_draw), ratio_percent=sample.ratio, seed=sample.seed)
-    by_code = {str(h.public_id): h for h in Household.objects.filter(cases__campaign=campaign, village__in=to_draw)}
+    # only the drawn households' ids, not every household of the town as objects
+    drawn_codes = [code for codes in picks.values() for code in codes]
+    id_of = {
+        str(public_id): pk
+        for public_id, pk in Household.objects.filter(public_id__in=drawn_codes).values_list("public_id", "id")
+    }
     village_of = {v.code: v for v in to_draw}
     entries = [
         SampleEntry(
             sample=sample,
-            household=by_code[code],
+            household_id=id_of[code],
             village=village_of[village_code],
             reason=SampleEntry.Reason.DRAWN,
             rank=rank,
@@ -1089,21 +1101,25 @@ def draw_sample(campaign: Campaign, *, level: str, actor, seed: str | None = Non
         for village_code, codes in picks.items()
         for rank, code in enumerate(codes, start=1)
     ]
-    chosen = {e.household_id for e in entries} | set(sample.entries.values_list("household_id", flat=True))
-    for household in full_check_households(campaign).filter(village__in=to_draw).exclude(id__in=chosen):
+    SampleEntry.objects.bulk_create(entries, batch_size=2000)
+    drawn_count = len(entries)
+    entries = []
+    full = full_check_households(campaign).filter(village__in=to_draw)
+    full = full.exclude(id__in=sample.entries.values("household_id"))
+    for household_id, village_id in full.values_list("id", "village_id"):
         entries.append(
             SampleEntry(
                 sample=sample,
-                household=household,
-                village_id=household.village_id,
+                household_id=household_id,
+                village_id=village_id,
                 reason=SampleEntry.Reason.FULL_CHECK,
-                note="家庭成员为村干部或经办人员近亲属",
+                note="全面核查户（村干部或经办人员近亲属、投诉、公示异议或绿色通道）",
                 added_by=actor,
             )
         )
-    SampleEntry.objects.bulk_create(entries)
+    SampleEntry.objects.bulk_create(entries, batch_size=2000)
     flag = "town_sampled" if level == Sample.Level.TOWN else "county_sampled"
-    Case.objects.filter(campaign=campaign, household__in=[e.household_id for e in entries]).update(
+    Case.objects.filter(campaign=campaign, household__in=sample.entries.values("household_id")).update(
         **{flag: True, "updated_at": timezone.now()}
     )
     audit.record(
@@ -1112,8 +1128,8 @@ def draw_sample(campaign: Campaign, *, level: str, actor, seed: str | None = Non
         obj=sample,
         after={
             "村": "、".join(v.name for v in to_draw),
-            "随机抽取": sum(1 for e in entries if e.reason == SampleEntry.Reason.DRAWN),
-            "全面核查": sum(1 for e in entries if e.reason == SampleEntry.Reason.FULL_CHECK),
+            "随机抽取": drawn_count,
+            "全面核查": len(entries),
             "比例": str(sample.ratio),
         },
         campaign=campaign,

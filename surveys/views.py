@@ -530,24 +530,28 @@ def sample(request, level):
     current = Sample.objects.filter(campaign=campaign, level=level).select_related("drawn_by__profile").first()
     villages = list(Village.objects.filter(town=campaign.town).order_by("order", "code"))
     chosen = next((v for v in villages if v.code == request.GET.get("village")), None)
-    reported = dict(
-        Case.objects.in_scope()
-        .filter(campaign=campaign, stage=Case.Stage.REPORTED)
-        .values("village_id")
-        .annotate(n=Count("id"))
-        .values_list("village_id", "n")
-    )
+    reported = services.reported_counts(campaign)
     stats, page, estimates, by_village = {}, None, None, {}
     if current is not None:
         stats = {
             r["village_id"]: r
             for r in current.entries.values("village_id").annotate(
-                drawn=Count("id", filter=Q(reason=SampleEntry.Reason.DRAWN), distinct=True),
-                extra=Count("id", filter=~Q(reason=SampleEntry.Reason.DRAWN), distinct=True),
-                revisited=Count("id", filter=Q(revisit__status=Revisit.Status.SUBMITTED), distinct=True),
-                differing=Count("id", filter=Q(revisit__differences__isnull=False), distinct=True),
+                drawn=Count("id", filter=Q(reason=SampleEntry.Reason.DRAWN)),
+                extra=Count("id", filter=~Q(reason=SampleEntry.Reason.DRAWN)),
             )
         }
+        visited = Revisit.objects.filter(entry__sample=current, status=Revisit.Status.SUBMITTED)
+        for village_id, n in (
+            visited.values("entry__village_id").annotate(n=Count("id")).values_list("entry__village_id", "n")
+        ):
+            stats.setdefault(village_id, {})["revisited"] = n
+        differing = Difference.objects.filter(revisit__entry__sample=current)
+        for village_id, n in (
+            differing.values("revisit__entry__village_id")
+            .annotate(n=Count("revisit", distinct=True))
+            .values_list("revisit__entry__village_id", "n")
+        ):
+            stats.setdefault(village_id, {})["differing"] = n
         found = review.sample_estimates(current)
         by_village = {row.village.id: row.share.as_dict() for row in found["villages"]}
         estimates = {k: found[k].as_dict() for k in ("share", "households", "overpaid", "underpaid")}
