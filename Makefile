@@ -7,7 +7,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 # nodejs and npm are checked by command, not by package: Node.js from another source bundles npm.
-APT_RUN := fonts-noto-cjk libharfbuzz-subset0
+# PDF output: WeasyPrint's fonts (Noto Serif CJK SC; DejaVu Sans for the tick boxes) and the
+# HarfBuzz subsetter that keeps font embedding fast.
+APT_RUN := fonts-noto-cjk fonts-dejavu-core libharfbuzz-subset0
 APT_TEST := postgresql chromium poppler-utils
 HOST ?= 127.0.0.1:8000
 # The demo town mid phase 2 (default) or at the start of phase 3: make run DEMO_STAGE=phase3
@@ -34,9 +36,10 @@ setup: deps
 	DEBUG=1 $(PY) manage.py migrate --no-input -v 0
 	DEBUG=1 $(PY) manage.py demo_town --stage $(DEMO_STAGE)
 
+# The web server and the background worker (batch PDFs) side by side; Ctrl-C stops both.
 run: setup
-	@echo "==> http://$(HOST)/  (Ctrl-C to stop)"
-	DEBUG=1 $(PY) manage.py runserver $(HOST)
+	@echo "==> http://$(HOST)/  with the background worker (Ctrl-C stops both)"
+	DEBUG=1 scripts/run.sh $(HOST)
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -68,4 +71,4 @@ load: deps-test
 	scripts/with_postgres.sh $(PY) -m loadtest
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 var

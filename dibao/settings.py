@@ -7,6 +7,7 @@ Environment variables (the README's tables give every one, with defaults):
   ALLOWED_HOSTS  comma-separated host names (default: localhost names).
   PROXY_COUNT    1 behind the town's HTTPS reverse proxy (which sets X-Forwarded-Proto/-For).
   CACHE_BACKEND  "database" (shared by every worker; scripts/serve.sh sets it) or "locmem".
+  EXPORT_ROOT, EXPORT_KEEP_DAYS, EXPORT_STALL_MINUTES, EXPORT_CHUNK_SIZE: batch PDFs (see below).
   SECURE_COOKIES, SECURE_SSL_REDIRECT, SECURE_HSTS_*: HTTPS settings, see "HTTPS" below.
 """
 
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "cases",
     "surveys",
     "reports",
@@ -87,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cases.context_processors.role",
+                "reports.context_processors.downloads",
             ],
         },
     },
@@ -178,6 +182,20 @@ LOGOUT_REDIRECT_URL = "login"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Background jobs (batch PDFs): django-tasks with its database backend. The queue is a table;
+# `manage.py db_worker` is the worker process (`make run` and scripts/serve.sh start it).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Generated files live outside STATIC_ROOT and are never served by path: the download view
+# checks who asks. They are deleted this many days after they were made (`cleanup_exports`,
+# also run by the worker after each job).
+EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT") or BASE_DIR / "var" / "exports")
+EXPORT_KEEP_DAYS = int(os.environ.get("EXPORT_KEEP_DAYS", "7"))
+# A running job reports progress after each chunk; one silent for this long lost its worker
+# (killed, machine restarted) and may be started again.
+EXPORT_STALL_MINUTES = int(os.environ.get("EXPORT_STALL_MINUTES", "5"))
+# Households a batch reads and renders at a time (memory holds one chunk; each is ~10 queries).
+EXPORT_CHUNK_SIZE = int(os.environ.get("EXPORT_CHUNK_SIZE", "25"))
 
 # Rows per page of every list.
 LIST_PAGE_SIZE = 30

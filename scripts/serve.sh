@@ -4,10 +4,10 @@
 #
 #   DATABASE_URL=postgres://dibao:…@127.0.0.1:5432/dibao SECRET_KEY=… PROXY_COUNT=1 scripts/serve.sh
 #
-# Processes: gunicorn (dibao/gunicorn.conf.py; BIND, WEB_CONCURRENCY). A background worker
-# added later is one more `start` line below. Ctrl-C or SIGTERM stops them all, gracefully;
-# if any one of them ends, the others are stopped and the script exits non-zero, so that the
-# service manager (systemd Restart=on-failure) starts the whole set again.
+# Processes: gunicorn (dibao/gunicorn.conf.py; BIND, WEB_CONCURRENCY) and the background worker
+# (`manage.py db_worker`: batch PDFs), each a process of its own. Ctrl-C or SIGTERM stops them
+# all, gracefully; if any one of them ends, the others are stopped and the script exits
+# non-zero, so that the service manager (systemd Restart=on-failure) starts the whole set again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
@@ -37,27 +37,16 @@ $py manage.py collectstatic --no-input -v 0
 # Warnings (e.g. SECURE_COOKIES=0 on plain HTTP) are shown to the operator; errors stop here.
 $py manage.py check --deploy
 
-# Each process leads a process group of its own, so that stopping it reaches its children too
-# (gunicorn's workers, even if their master was killed); Ctrl-C reaches this script, which
-# passes it on as SIGTERM: a graceful stop.
-pids=()
-start() {
-  setsid "$@" &
-  pids+=("$!")
-}
-stop() {
-  trap - INT TERM
-  for pid in "${pids[@]}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || true
-  done
-  wait || true
-}
-trap 'echo "==> stopping"; stop; exit 0' INT TERM
+# Files past their time, and jobs left running by the last run's worker (none runs now): cleared
+# before starting.
+$py manage.py cleanup_exports --interrupted
 
+# Each process leads a process group of its own (gunicorn's workers stop with their master,
+# even if it was killed); see scripts/supervise.sh.
+. scripts/supervise.sh
 start .venv/bin/gunicorn --config dibao/gunicorn.conf.py
-
-status=0
-wait -n || status=$?
-echo "serve: a process ended (status $status); stopping the others" >&2
-stop
-exit $((status == 0 ? 1 : status))
+# The worker takes the queued jobs one at a time. A job cut short by a stop is marked
+# interrupted (on the worker's way out, or by cleanup_exports above if it was killed), and its
+# requester starts it again from its page.
+start $py manage.py db_worker --no-reload --interval 2
+supervise serve

@@ -75,6 +75,9 @@ def test_it_serves_the_production_profile_and_stops_on_sigterm(served):
     assert process.poll() is None, log.read_text()
     masters = [p for p in children(process.pid) if b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes()]
     assert len(masters) == 1 and len(children(masters[0])) == 2  # WEB_CONCURRENCY workers
+    # the background worker (batch PDFs) is a process of its own beside gunicorn
+    workers = [p for p in children(process.pid) if b"db_worker" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert len(workers) == 1
 
     assert get(port, "/healthz").status == 200  # the proxy's health check needs no HTTPS
     plain = get(port, "/accounts/login/")
@@ -93,3 +96,4 @@ def test_it_serves_the_production_profile_and_stops_on_sigterm(served):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=45) == 0
     assert not Path(f"/proc/{masters[0]}").exists()
+    assert not Path(f"/proc/{workers[0]}").exists()

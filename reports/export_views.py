@@ -1,0 +1,191 @@
+"""PDF downloads: one form straight away, a village's or a sample's forms through the worker."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cases import roles
+from cases.access import get_current_campaign, public_uuid
+from cases.models import Member, Village
+from cases.services import DomainError
+from surveys.access import get_revisit_for_user, get_survey_for_user
+from surveys.models import Revisit, Sample, Survey
+
+from . import exports, pdf
+from .models import Export
+
+
+def _wants_full_ids(request) -> bool:
+    """Full ID numbers only on a POST that asks for them, by a role that may see them (403 otherwise)."""
+    if request.method != "POST" or request.POST.get("full_ids") != "1":
+        return False
+    roles.require(roles.can_read_full_ids(request.user))
+    return True
+
+
+def _pdf_response(content: bytes, filename: str) -> HttpResponse:
+    # inline: the browser shows it and offers to print or save it
+    return HttpResponse(
+        content,
+        content_type="application/pdf",
+        headers={"Content-Disposition": content_disposition_header(False, filename)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_pdf(request, public_id):
+    """A submitted survey as the county's form (GET: ID numbers masked; POST full_ids=1: in
+    full, for the roles that may reveal them, recorded as a reveal)."""
+    survey = get_survey_for_user(request, public_id)
+    if survey.is_draft:
+        raise Http404("草稿不能打印，请提交后再打印。")
+    full_ids = _wants_full_ids(request)
+    survey = pdf.surveys_for_print(Survey.objects.filter(pk=survey.pk)).get()
+    if full_ids:
+        exports.record_reveal([survey.household], actor=request.user, campaign=survey.campaign)
+    head = next((m.name for m in survey.members.all() if m.relationship == Member.Relationship.HEAD), "")
+    name = f"{survey.household.village.name}{head}户_表{survey.form}_第{survey.version}版.pdf"
+    return _pdf_response(pdf.write_pdf([pdf.render_survey(survey, full_ids=full_ids)]), name)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def revisit_pdf(request, public_id):
+    """The town's (or county's) re-visit record with its comparison, differences and verdicts."""
+    revisit = get_revisit_for_user(request, public_id)
+    full_ids = _wants_full_ids(request)
+    revisit = pdf.revisits_for_print(Revisit.objects.filter(pk=revisit.pk)).get()
+    pdf.attach_surveys([revisit], [])
+    if full_ids:
+        exports.record_reveal(
+            [revisit.entry.household],
+            actor=request.user,
+            campaign=revisit.survey.campaign,
+            what="打印入户核查记录，显示完整身份证号",
+        )
+    name = f"{revisit.entry.household.village.name}_入户核查记录.pdf"
+    return _pdf_response(pdf.write_pdf([pdf.render_revisit(revisit, full_ids=full_ids)]), name)
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+def _start(request, back, **scope):
+    """Queue the batch and show its progress; a refusal goes back to the list it came from."""
+    campaign = get_current_campaign(request)
+    try:
+        export = exports.request_export(
+            actor=request.user, campaign=campaign, full_ids=_wants_full_ids(request), **scope
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return back
+    return redirect("export_detail", public_id=export.public_id)
+
+
+@login_required
+@require_POST
+def village_export(request, code):
+    """All submitted forms of a village the user sees, as one PDF made by the worker."""
+    village = Village.objects.visible_to(request.user).filter(code=code).first()
+    if village is None:
+        raise Http404("没有找到该村（社区）。")
+    return _start(request, redirect("survey_village", code=village.code), village=village)
+
+
+@login_required
+@require_POST
+def sample_export(request, level):
+    """The forms and re-visit records of the current campaign's sample: for the roles that see
+    the whole town (a village must not learn which of its households are sampled)."""
+    if level not in Sample.Level.values:
+        raise Http404
+    if roles.village_scope(request.user) is not None:
+        roles.require(False)
+    sample = Sample.objects.filter(campaign=get_current_campaign(request), level=level).first()
+    if sample is None:
+        raise Http404("尚未抽样。")
+    return _start(request, redirect("survey_sample", level=level), sample=sample)
+
+
+def get_export_for_user(request, public_id) -> Export:
+    """One of the user's own exports, while its scope is still theirs (404 otherwise)."""
+    export = (
+        Export.objects.select_related("village", "sample", "campaign")
+        .filter(public_id=public_uuid(public_id), requested_by=request.user)
+        .first()
+    )
+    if export is None:
+        raise Http404("没有找到该文件。")
+    if export.village_id and not roles.covers_village(request.user, export.village_id):
+        raise Http404("没有找到该文件。")
+    if export.sample_id and roles.village_scope(request.user) is not None:
+        raise Http404("没有找到该文件。")
+    return export
+
+
+@login_required
+@require_GET
+def export_list(request):
+    items = (
+        Export.objects.filter(requested_by=request.user)
+        .select_related("village", "sample")
+        .order_by("-created_at")[:50]
+    )
+    return render(request, "reports/exports.html", {"exports": items})
+
+
+@login_required
+@require_GET
+def export_detail(request, public_id):
+    return render(request, "reports/export.html", {"export": get_export_for_user(request, public_id)})
+
+
+@login_required
+@require_GET
+def export_status(request, public_id):
+    """What the page's script polls: progress and whether to reload."""
+    export = get_export_for_user(request, public_id)
+    return JsonResponse(
+        {
+            "status": export.status,
+            "label": export.get_status_display(),
+            "done": export.done,
+            "total": export.total,
+            "pending": export.is_pending,
+        }
+    )
+
+
+@login_required
+@require_POST
+def export_retry(request, public_id):
+    export = get_export_for_user(request, public_id)
+    if export.full_ids:
+        roles.require(roles.can_read_full_ids(request.user))
+    try:
+        exports.retry_export(export, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "已重新排队生成。")
+    return redirect("export_detail", public_id=export.public_id)
+
+
+@login_required
+@require_GET
+def export_download(request, public_id):
+    export = get_export_for_user(request, public_id)
+    if export.full_ids:
+        roles.require(roles.can_read_full_ids(request.user))
+    if export.status != Export.Status.DONE or not export.file:
+        raise Http404("文件尚未生成或已过期删除。")
+    return FileResponse(
+        export.file.open("rb"), as_attachment=True, filename=export.filename(), content_type="application/pdf"
+    )

@@ -1,0 +1,126 @@
+"""Files the system makes in the background (a village's survey forms as one PDF, ...):
+who asked, for what, how far the worker has got, and where the file is until it expires."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.core.signals import setting_changed
+from django.db import models
+from django.db.models import Q
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.functional import LazyObject, empty
+from django.utils.translation import gettext_lazy as _
+
+
+class ExportStorage(LazyObject):
+    """EXPORT_ROOT, with no URL: a file is only ever sent by the download view, which checks
+    the reader. (Lazy, so that tests can point EXPORT_ROOT elsewhere.)"""
+
+    def _setup(self):
+        self._wrapped = FileSystemStorage(location=settings.EXPORT_ROOT, base_url=None)
+
+
+export_storage = ExportStorage()
+
+
+@receiver(setting_changed)
+def _export_root_changed(*, setting, **kwargs):
+    if setting == "EXPORT_ROOT":
+        export_storage._wrapped = empty
+
+
+def _storage():
+    return export_storage
+
+
+class Export(models.Model):
+    class Kind(models.TextChoices):
+        SURVEY_FORMS = "survey_forms", _("入户调查表（PDF）")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("生成中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+        EXPIRED = "expired", _("已过期删除")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    campaign = models.ForeignKey("cases.Campaign", on_delete=models.PROTECT, related_name="+")
+    # The scope: one village, or one re-verification sample (all its villages).
+    village = models.ForeignKey("cases.Village", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    sample = models.ForeignKey("surveys.Sample", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    full_ids = models.BooleanField(_("含完整身份证号"), default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("申请人")
+    )
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(_("应生成份数"), default=0)
+    done = models.PositiveIntegerField(_("已生成份数"), default=0)
+    error = models.CharField(_("失败原因"), max_length=300, blank=True)
+    # Each start (the first and every retry) counts up; a job started by an older count stops.
+    attempt = models.PositiveSmallIntegerField(_("第几次生成"), default=1)
+    file = models.FileField(_("文件"), storage=_storage, blank=True)
+    size = models.PositiveBigIntegerField(_("文件大小（字节）"), default=0)
+    created_at = models.DateTimeField(_("申请时间"), default=timezone.now)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    # Written with each chunk's progress: a running job whose beat stopped lost its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("文件删除时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导出文件")
+        verbose_name_plural = _("导出文件")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(village__isnull=False, sample__isnull=True) | Q(village__isnull=True, sample__isnull=False),
+                name="export_one_scope",
+            ),
+            models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="export_done_within_total"),
+        ]
+        indexes = [
+            # the export page: one user's jobs, newest first
+            models.Index(fields=["requested_by", "-created_at"], name="export_requester_idx"),
+            # cleanup: finished files past their time
+            models.Index(fields=["status", "expires_at"], name="export_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope_label} {self.get_kind_display()}（{self.get_status_display()}）"
+
+    @property
+    def scope_label(self) -> str:
+        if self.village_id:
+            return self.village.name
+        return self.sample.get_level_display() + "样本"
+
+    @property
+    def is_stalled(self) -> bool:
+        """Running, but no progress for EXPORT_STALL_MINUTES: its worker is gone."""
+        if self.status != self.Status.RUNNING:
+            return False
+        beat = self.heartbeat_at or self.started_at or self.created_at
+        return timezone.now() - beat > dt.timedelta(minutes=settings.EXPORT_STALL_MINUTES)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in {self.Status.QUEUED, self.Status.RUNNING} and not self.is_stalled
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in {self.Status.FAILED, self.Status.EXPIRED} or self.is_stalled
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    def filename(self) -> str:
+        """What the browser saves it as (Chinese, without anything personal)."""
+        made = timezone.localtime(self.finished_at or self.created_at)
+        return f"{self.scope_label}入户调查表_{made:%Y%m%d_%H%M}.pdf"
