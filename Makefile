@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 APT_RUN := fonts-noto-cjk fonts-dejavu-core libharfbuzz-subset0
 APT_TEST := postgresql chromium poppler-utils
 HOST ?= 127.0.0.1:8000
-# The demo town mid phase 2 (default) or at the start of phase 3: make run DEMO_STAGE=phase3
+# The demo town mid phase 2 (default), or at the start of phase 3 or 4: make run DEMO_STAGE=phase3
 DEMO_STAGE ?= phase2
 
 deps: $(VENV)/.installed node_modules/.installed
