@@ -55,6 +55,14 @@ def _query(village: Village | None, status: str) -> str:
     return urlencode({k: v for k, v in (("village", village.code if village else ""), ("status", status)) if v})
 
 
+def _back_to_list(name: str, village: Village | None):
+    """Back to a list, on the village the user was working on."""
+    target = redirect(name)
+    if village is not None:
+        target["Location"] += f"?village={village.code}"
+    return target
+
+
 def _can_decide(user) -> bool:
     return roles.can_edit_campaign(user)
 
@@ -169,10 +177,7 @@ def decide_bulk(request):
         messages.success(
             request, f"已按建议决定{decided}户；{'尚有' + str(left) + '户须逐户决定' if left else '全部决定完毕'}。"
         )
-    target = redirect("review_decisions")
-    if village is not None:
-        target["Location"] += f"?village={village.code}"
-    return target
+    return _back_to_list("review_decisions", village)
 
 
 def _parse_figures(post) -> tuple[dict, dict[str, str]]:
@@ -530,10 +535,7 @@ def county_bulk(request):
         messages.success(
             request, f"已批准{approved}户的决定，自{first_of_next_month(timezone.localdate()):%Y年%m月}起执行。"
         )
-    target = redirect("review_county")
-    if village is not None:
-        target["Location"] += f"?village={village.code}"
-    return target
+    return _back_to_list("review_county", village)
 
 
 @login_required

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from cases import decisions
 from cases.models import AuditEvent, Case, Decision, Notice, Objection, Village
-from surveys import review
 from surveys.eligibility import INCOME_CATEGORIES, REFUSING_VEHICLES
 from surveys.models import (
     Difference,
@@ -30,7 +29,7 @@ from surveys.models import (
 )
 from tests.browser.conftest import ARTIFACTS
 from tests.conftest import PASSWORD
-from tests.surveys.conftest import revisit_sample, verify_town  # noqa: F401 - verify_town is a fixture
+from tests.surveys.conftest import decide_rest, revisit_sample, verify_town  # noqa: F401 - verify_town is a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -274,19 +273,8 @@ def test_the_town_reviews_decides_publishes_and_reports(
     # Prepared: what may not be decided in bulk is decided one by one (services; the browser
     # did one by hand): exits, whose reason is told to the household, and the full checks of
     # cadres' relatives.
-    left = Case.objects.filter(campaign=campaign, in_scope=True, review="").select_related("household", "campaign")
-    assert 0 < left.count() < 15
-    for case in left:
-        proposal = review.proposal_for(case)
-        review.decide_case(
-            case,
-            actor=town_office,
-            outcome=proposal.outcome,
-            covered_persons=proposal.covered_persons,
-            monthly_amount=proposal.monthly_amount,
-            dibao_class=case.household.dibao_class,
-            reason="逐户核定",
-        )
+    assert 0 < Case.objects.filter(campaign=campaign, in_scope=True, review="").count() < 15
+    decide_rest(campaign, town_office)
     town.reload()
     assert town.get_by_test_id("total-left").inner_text() == "0"
 

@@ -181,7 +181,13 @@ def revisit_sample(sample, actor, entries=None, **changes):
 
 
 def decide_rest(campaign, town_office):
-    review.decide_all_as_proposed(campaign, actor=town_office)
+    """Every household still undecided: in bulk where the rules allow, the rest one by one as proposed."""
+    from contextlib import suppress
+
+    from cases.services import DomainError
+
+    with suppress(DomainError):  # nothing left that may be decided in bulk
+        review.decide_all_as_proposed(campaign, actor=town_office)
     for case in Case.objects.filter(campaign=campaign, review="", in_scope=True).select_related(
         "household", "campaign"
     ):
