@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from . import audit, roles
 from .complaints import check_open, mark_full_check, not_after_today
-from .decisions import REGISTRY_EFFECT_FIELDS, first_of_next_month
+from .decisions import REGISTRY_EFFECT_FIELDS, first_of_next_month, register_paid
 from .models import (
     AidApproval,
     AidPayment,
@@ -246,13 +246,14 @@ def approve_green(
         campaign=green.campaign,
         reason=f"绿色通道审批纳入低保（{effective_from:%Y年%m月}起）",
     ):
-        household.dibao_status = Household.DibaoStatus.ACTIVE
-        household.covered_persons, household.monthly_amount = covered_persons, monthly_amount
-        household.dibao_since = household.amount_since = effective_from
-        household.dibao_ended_on = None
-        household.version += 1
-        household.updated_at = timezone.now()
-        household.save()
+        register_paid(
+            household,
+            covered_persons=covered_persons,
+            monthly_amount=monthly_amount,
+            dibao_class=household.dibao_class,
+            effective_from=effective_from,
+            enrol=True,
+        )
     return green
 
 

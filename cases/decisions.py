@@ -476,8 +476,14 @@ def _county_gate(campaign: Campaign, action: str) -> None:
         raise DomainError(f"当前是{campaign.get_current_phase_display()}；{action}只能在第四阶段（督查落实）进行。")
 
 
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` after `day`'s."""
+    month = day.month - 1 + months
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
+
+
 def first_of_next_month(day: dt.date) -> dt.date:
-    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return _add_months(day, 1)
 
 
 def check_county(case: Case) -> None:
@@ -596,9 +602,38 @@ REGISTRY_EFFECT_FIELDS = [
 ]
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    return day.replace(year=day.year + month // 12, month=month % 12 + 1, day=1)
+def register_paid(
+    household: Household,
+    *,
+    covered_persons: int,
+    monthly_amount: Decimal,
+    dibao_class: str,
+    effective_from,
+    enrol: bool,
+) -> None:
+    """Write an approved payment into the registry (the caller records it): in dibao from
+    `effective_from` with these figures; an enrolment also starts there."""
+    household.dibao_status = Household.DibaoStatus.ACTIVE
+    household.covered_persons, household.monthly_amount = covered_persons, monthly_amount
+    household.dibao_class = dibao_class
+    household.amount_since, household.dibao_ended_on = effective_from, None
+    if enrol:
+        household.dibao_since = effective_from
+    _save_registry(household)
+
+
+def register_exit(household: Household, *, ended_on: dt.date) -> None:
+    """Write an exit into the registry (the caller records it): out of dibao after `ended_on`."""
+    household.dibao_status = Household.DibaoStatus.EXITED
+    household.covered_persons, household.monthly_amount = 0, Decimal("0")
+    household.dibao_ended_on, household.amount_since = ended_on, None
+    _save_registry(household)
+
+
+def _save_registry(household: Household) -> None:
+    household.version += 1
+    household.updated_at = timezone.now()
+    household.save()
 
 
 def take_effect(case: Case, decision: Decision, effective_from: dt.date, *, actor, gradual_months: int = 0) -> None:
@@ -623,20 +658,18 @@ def take_effect(case: Case, decision: Decision, effective_from: dt.date, *, acto
     ):
         if decision.outcome == Outcome.EXIT and gradual_months:
             household.dibao_ended_on = gradual_end
+            _save_registry(household)
         elif decision.outcome == Outcome.EXIT:
-            household.dibao_status = Household.DibaoStatus.EXITED
-            household.covered_persons, household.monthly_amount = 0, decision.monthly_amount
-            household.dibao_ended_on, household.amount_since = effective_from - dt.timedelta(days=1), None
+            register_exit(household, ended_on=effective_from - dt.timedelta(days=1))
         else:
-            household.dibao_status = Household.DibaoStatus.ACTIVE
-            household.covered_persons, household.monthly_amount = decision.covered_persons, decision.monthly_amount
-            household.dibao_class = decision.dibao_class
-            household.amount_since, household.dibao_ended_on = effective_from, None
-            if decision.outcome == Outcome.ENROL:
-                household.dibao_since = effective_from
-        household.version += 1
-        household.updated_at = timezone.now()
-        household.save()
+            register_paid(
+                household,
+                covered_persons=decision.covered_persons,
+                monthly_amount=decision.monthly_amount,
+                dibao_class=decision.dibao_class,
+                effective_from=effective_from,
+                enrol=decision.outcome == Outcome.ENROL,
+            )
 
 
 @transaction.atomic
@@ -717,10 +750,6 @@ def end_gradual_exits(*, today: dt.date | None = None) -> int:
                 household=household,
                 reason=f"渐退期满（{household.dibao_ended_on:%Y年%m月%d日}），停发低保",
             ):
-                household.dibao_status = Household.DibaoStatus.EXITED
-                household.covered_persons, household.monthly_amount, household.amount_since = 0, Decimal("0"), None
-                household.version += 1
-                household.updated_at = timezone.now()
-                household.save()
+                register_exit(household, ended_on=household.dibao_ended_on)
             ended += 1
     return ended
