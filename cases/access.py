@@ -9,7 +9,7 @@ import uuid
 from django.http import Http404
 
 from . import roles
-from .models import Campaign, Complaint, GreenChannel, Household, Member, TemporaryAid
+from .models import Campaign, Complaint, GreenChannel, Household, Member, TemporaryAid, Village
 
 
 def public_uuid(value) -> uuid.UUID:
@@ -28,6 +28,14 @@ def get_household_for_user(request, public_id, *, write: bool = False) -> Househ
     if write:
         roles.require(roles.can_write_registry(request.user))
     return household
+
+
+def get_village_for_user(request, code) -> Village:
+    """A village the user's area covers, by its code (404 otherwise)."""
+    village = Village.objects.visible_to(request.user).filter(code=code).first()
+    if village is None:
+        raise Http404("没有找到该村（社区）。")
+    return village
 
 
 def get_member_for_user(request, public_id, *, write: bool = False) -> Member:

@@ -603,9 +603,7 @@ def _complaint_page(request, complaint: Complaint, *, bound=None, status: int = 
             "forms": forms,
             "overdue": complaint.is_overdue(),
             "can_close": complaint.status == Complaint.Status.CONCLUDED and roles.can_handle_complaints(request.user),
-            # who reported, and how to reach them: for those who handle and answer (the town
-            # office) and the county, as the intake form promises, not for every reader
-            "sees_reporter": roles.can_handle_complaints(request.user) or roles.can_review_county(request.user),
+            "sees_reporter": roles.can_see_reporters(request.user),
         },
         status=status,
     )

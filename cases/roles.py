@@ -126,6 +126,12 @@ def can_review_county(user) -> bool:
     return role_of(user) in COUNTY_REVIEWERS
 
 
+def can_see_reporters(user) -> bool:
+    """Who objected to a 公示 or reported a complaint, and how to reach them: for the town office
+    that handles them and the county, not for the village named nor every reader."""
+    return role_of(user) in CAMPAIGN_WRITERS | COUNTY_REVIEWERS
+
+
 def can_read_full_ids(user) -> bool:
     return role_of(user) in FULL_ID_READERS
 

@@ -234,22 +234,16 @@ def complete_phase3(campaign: Campaign, *, seed: int = 2019) -> None:
 
     from . import review
     from .models import Difference, SampleEntry
-    from .revisits import judge_difference, verifier_candidates
+    from .revisits import eligible_verifiers, judge_difference
     from .services import advance_phase, draw_sample
 
     rng = random.Random(seed)
     town = get_user_model().objects.filter(profile__role=Profile.Role.TOWN).order_by("username").first()
     sample, _ = draw_sample(campaign, level="town", actor=town)
-    candidates = list(verifier_candidates())
     verify = campaign.phases.get(number=Campaign.PhaseNumber.VERIFY)
     entries = list(sample.entries.select_related("household", "sample__campaign").order_by("village__order", "rank"))
     for entry in entries:
-        investigators = set(
-            SurveySignature.objects.filter(
-                survey__household=entry.household, survey__status=Survey.Status.SUBMITTED
-            ).values_list("investigator_id", flat=True)
-        )
-        verifiers = [u for u in candidates if u.pk not in investigators][:2]
+        verifiers = eligible_verifiers(entry)[:2]
         changes = {}
         if entry.reason == SampleEntry.Reason.DRAWN and rng.random() < 0.08:
             # savings the village did not record: above the limit, the verifiers conclude against dibao

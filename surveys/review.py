@@ -415,13 +415,7 @@ def report_problems(campaign: Campaign) -> list[str]:
         .annotate(n=Count("id"))
         .values_list("case__village_id", "n")
     )
-    population = dict(
-        Case.objects.in_scope()
-        .filter(campaign=campaign, stage=Case.Stage.REPORTED)
-        .values("village_id")
-        .annotate(n=Count("id"))
-        .values_list("village_id", "n")
-    )
+    population = services.reported_counts(campaign)
     # a sampled household decided before its re-visit (say, added by an objection) is decided again
     stale = dict(
         Case.objects.in_scope()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cases import roles
-from cases.access import get_current_campaign, public_uuid
+from cases.access import get_current_campaign, get_village_for_user, public_uuid
 from cases.decisions import first_of_next_month, undecided_count
 from cases.lists import page_size
 from cases.models import Case, CountyReview, Decision, ExitNotice, Member, Notice, Objection, Village
@@ -42,12 +42,8 @@ HEADS = Prefetch(
 
 
 def _village_for(request, code: str | None) -> Village | None:
-    if not code:
-        return None
-    village = Village.objects.visible_to(request.user).filter(code=code).first()
-    if village is None:
-        raise Http404("没有找到该村。")
-    return village
+    """The village a list is narrowed to, if any (404 when it is not the user's)."""
+    return get_village_for_user(request, code) if code else None
 
 
 def _query(village: Village | None, status: str) -> str:
@@ -74,12 +70,6 @@ def _may_decide_now(user, campaign, case=None) -> bool:
     if campaign.current_phase == campaign.PhaseNumber.VERIFY:
         return case is None or case.review not in (Case.Review.SENT, Case.Review.APPROVED)
     return campaign.current_phase == campaign.PhaseNumber.SUPERVISE and case is not None and case.review == "returned"
-
-
-def _sees_objector(user) -> bool:
-    """Who objected, and how to reach them, is for the town and the county that handle it, not
-    for the village whose household was named."""
-    return _can_decide(user) or roles.can_review_county(user)
 
 
 def _may_review_now(user, campaign, case=None) -> bool:
@@ -264,7 +254,7 @@ def decide(request, household_id):
                 for value, label in Decision.Outcome.choices
                 if value in (review.rules.DIBAO_OUTCOMES if case.household.is_dibao else review.rules.OTHER_OUTCOMES)
             ],
-            "sees_objector": _sees_objector(request.user),
+            "sees_objector": roles.can_see_reporters(request.user),
             "values": values,
             "errors": errors,
             "can_decide": _may_decide_now(request.user, campaign, case),
@@ -383,7 +373,7 @@ def notice(request, code):
             "channels": Objection.Channel.choices,
             "left": undecided_count(campaign, village),
             "can_write": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
-            "sees_objector": _sees_objector(request.user),
+            "sees_objector": roles.can_see_reporters(request.user),
         },
     )
 

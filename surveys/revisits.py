@@ -183,6 +183,37 @@ def save_revisit(revisit: Revisit, data: RevisitInput, *, actor, version: int | 
     return revisit
 
 
+def _village_investigators(entry: SampleEntry) -> set[int]:
+    """Who signed the household's submitted village survey: they may not check it."""
+    return set(
+        SurveySignature.objects.filter(
+            survey__campaign=entry.sample.campaign_id,
+            survey__household=entry.household_id,
+            survey__status=Survey.Status.SUBMITTED,
+        ).values_list("investigator_id", flat=True)
+    )
+
+
+def _town_verifiers(entry: SampleEntry) -> set[int]:
+    """Who signed the town's re-visit of the household: they may not spot-check it for the county."""
+    return set(
+        RevisitSignature.objects.filter(
+            revisit__entry__sample__campaign=entry.sample.campaign_id,
+            revisit__entry__sample__level=Sample.Level.TOWN,
+            revisit__entry__household=entry.household_id,
+        ).values_list("verifier_id", flat=True)
+    )
+
+
+def eligible_verifiers(entry: SampleEntry) -> list:
+    """The candidates who may re-visit this household (for the demo, the bench and the tests,
+    which name two of them; set_verifiers checks any choice against the same rules)."""
+    excluded = _village_investigators(entry)
+    if entry.sample.level == Sample.Level.COUNTY:
+        excluded |= _town_verifiers(entry)
+    return [u for u in verifier_candidates(entry.sample.level) if u.pk not in excluded]
+
+
 @transaction.atomic
 def set_verifiers(revisit: Revisit, verifiers: list, *, actor) -> None:
     revisit = _lock(revisit)
@@ -194,18 +225,12 @@ def set_verifiers(revisit: Revisit, verifiers: list, *, actor) -> None:
         if level == Sample.Level.COUNTY:
             raise DomainError("县级抽查的核查人须是县民政局人员或陪同的镇社会事务办人员。", field="verifiers")
         raise DomainError("核查人必须是镇社会事务办人员或工作组成员。", field="verifiers")
-    investigators = set(SurveySignature.objects.filter(survey=revisit.survey).values_list("investigator_id", flat=True))
-    if set(ids) & investigators:
+    if set(ids) & _village_investigators(revisit.entry):
         raise DomainError("村级调查的调查人不能核查自己调查的户。", field="verifiers")
     if level == Sample.Level.COUNTY:
         if not any(u.profile.role == roles.Role.COUNTY for u in verifiers):
             raise DomainError("县级抽查至少需要一名县民政局人员。", field="verifiers")
-        town_verifiers = RevisitSignature.objects.filter(
-            revisit__entry__sample__campaign=revisit.entry.sample.campaign,
-            revisit__entry__sample__level=Sample.Level.TOWN,
-            revisit__entry__household=revisit.entry.household,
-        ).values_list("verifier_id", flat=True)
-        if set(ids) & set(town_verifiers):
+        if set(ids) & _town_verifiers(revisit.entry):
             raise DomainError("镇级核查过该户的人员不能参加县级抽查。", field="verifiers")
     revisit.signatures.exclude(verifier_id__in=ids).delete()
     existing = set(revisit.signatures.values_list("verifier_id", flat=True))

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import roles
 from cases import services as registry
-from cases.access import get_current_campaign, get_household_for_user
+from cases.access import get_current_campaign, get_household_for_user, get_village_for_user
 from cases.lists import CountedPaginator, page_size, url_maker
 from cases.models import Case, Member, Village
 from cases.responses import conflict
@@ -36,13 +36,6 @@ from .forms import (
     VerifiersForm,
 )
 from .models import Difference, Revisit, Sample, SampleEntry, Survey, VillageReport
-
-
-def _village_for_user(request, code) -> Village:
-    village = Village.objects.visible_to(request.user).filter(code=code).first()
-    if village is None:
-        raise Http404("没有找到该村（社区）。")
-    return village
 
 
 @login_required
@@ -140,7 +133,7 @@ def _visit_rows(campaign, cases: list[dict]) -> list[VisitRow]:
 def village_households(request, code):
     """The households one village must visit, with their survey state."""
     campaign = get_current_campaign(request)
-    village = _village_for_user(request, code)
+    village = get_village_for_user(request, code)
     status = request.GET.get("status", "")
     # Counted from the village's tallies; the page's rows read in one query with what they show.
     cases = services.village_cases(campaign, village, status).values(
@@ -172,7 +165,7 @@ def village_households(request, code):
 @require_POST
 def report(request, code):
     campaign = get_current_campaign(request)
-    village = _village_for_user(request, code)
+    village = get_village_for_user(request, code)
     roles.require(roles.can_report_village(request.user))
     try:
         services.report_village(campaign, village, actor=request.user, note=request.POST.get("note", "")[:200])

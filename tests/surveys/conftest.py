@@ -160,23 +160,12 @@ def verifiers(town_office):
 
 def revisit_sample(sample, actor, entries=None, **changes):
     """Re-visit households of the sample (all by default), finding what the village recorded;
-    the verifiers are the first two candidates who did not investigate the household."""
+    the verifiers are the first two who may check the household."""
     from surveys.demo import revisit_as_found
-    from surveys.revisits import verifier_candidates
+    from surveys.revisits import eligible_verifiers
 
-    candidates = list(verifier_candidates(sample.level))
     for entry in entries or sample.entries.select_related("household", "sample__campaign"):
-        investigators = set(
-            models.SurveySignature.objects.filter(
-                survey__household=entry.household, survey__status="submitted"
-            ).values_list("investigator_id", flat=True)
-        )
-        investigators |= set(
-            models.RevisitSignature.objects.filter(revisit__entry__household=entry.household).values_list(
-                "verifier_id", flat=True
-            )
-        )
-        chosen = [u for u in candidates if u.pk not in investigators][:2]
+        chosen = eligible_verifiers(entry)[:2]
         revisit_as_found(entry, verifiers=chosen, actor=actor, visit_date=dt.date(2019, 11, 7), **changes)
 
 

@@ -45,7 +45,7 @@ from surveys.models import (
     TownReport,
     VillageReport,
 )
-from surveys.revisits import verifier_candidates
+from surveys.revisits import eligible_verifiers
 
 FAST = {
     "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
@@ -224,9 +224,8 @@ class Command(BaseCommand):
         sample = Sample.objects.get(campaign=campaign, level="town")
         village = campaign.town.villages.order_by("order")[1]
         for entry in sample.entries.filter(village=village).select_related("household", "sample__campaign")[:5]:
-            investigators = set(entry.household.surveys.values_list("signatures__investigator", flat=True))
-            verifiers = [u for u in verifier_candidates(entry.sample.level) if u.pk not in investigators]
-            revisit_as_found(entry, verifiers=verifiers[:2], actor=town, visit_date=dt.date(2019, 11, 7))
+            verifiers = eligible_verifiers(entry)[:2]
+            revisit_as_found(entry, verifiers=verifiers, actor=town, visit_date=dt.date(2019, 11, 7))
         other = campaign.town.villages.order_by("order")[2]
         self.once(
             "按建议批量决定（一村，一次）",
