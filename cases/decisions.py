@@ -31,7 +31,7 @@ from .models import (
     Objection,
     Village,
 )
-from .services import DomainError
+from .services import DomainError, retally
 
 Outcome = Decision.Outcome
 # A dibao household keeps, changes or leaves its dibao; temporary assistance for it is a
@@ -274,6 +274,7 @@ def decide(
     decision.save()
     _point_case_at(case, decision)
     case.save(update_fields=["decision", "outcome", "review", "updated_at"])
+    retally(case.campaign, [case.village_id])
     event = _decision_event(decision, case, before, actor=actor)
     if event is not None:
         event.save()
@@ -331,6 +332,7 @@ def decide_as_proposed(campaign: Campaign, proposals: dict[int, Proposal], *, ac
         _point_case_at(case, decision)
         events.append(_decision_event(decision, case, None, actor=actor))
     Case.objects.bulk_update(cases, ["decision", "outcome", "review", "updated_at"])
+    retally(campaign, {case.village_id for case in cases})
     AuditEvent.objects.bulk_create(events)
     return len(decisions)
 
@@ -369,6 +371,7 @@ def open_notice(campaign: Campaign, village: Village, *, actor, starts_on: dt.da
         opened_by=actor,
     )
     cases.filter(review=Case.Review.DECIDED).update(review=Case.Review.ON_NOTICE, updated_at=timezone.now())
+    retally(campaign, [village.id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -552,6 +555,8 @@ def approve(
     )
     case.review, case.updated_at = Case.Review.APPROVED, timezone.now()
     case.save(update_fields=["review", "updated_at"])
+    if not bulk:  # a bulk approval's caller recounts once for all its households
+        retally(case.campaign, [case.village_id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -579,6 +584,7 @@ def return_decision(case: Case, *, actor, note: str) -> CountyReview:
     )
     case.review, case.updated_at = Case.Review.RETURNED, timezone.now()
     case.save(update_fields=["review", "updated_at"])
+    retally(case.campaign, [case.village_id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,

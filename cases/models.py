@@ -1052,23 +1052,35 @@ class Objection(models.Model):
 
 
 class VillageTally(models.Model):
-    """How many case rows (in scope) a village has at each stage.
+    """How many case rows (in scope) a village has at each stage, town review state and outcome,
+    with how many of them were sampled and re-visited.
 
-    Kept by the services that move case rows (`cases.services.retally`), so that
-    coverage and the dashboards read a few rows per village, not every household.
+    Kept by the services that move case rows (`cases.services.retally`), so that coverage, the
+    review lists and the dashboards read a few rows per village, not every household.
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
     village = models.ForeignKey(Village, on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=10, choices=Case.Stage.choices)
+    review = models.CharField(max_length=10, choices=Case.Review.choices, blank=True, default="")
+    outcome = models.CharField(max_length=10, blank=True, default="")
     households = models.PositiveIntegerField(default=0)
     members = models.PositiveIntegerField(default=0)  # their live members (Case.live_members)
+    town_sampled = models.PositiveIntegerField(default=0)
+    town_revisited = models.PositiveIntegerField(default=0)
+    county_sampled = models.PositiveIntegerField(default=0)
+    county_revisited = models.PositiveIntegerField(default=0)
+
+    # the case rows' flags counted beside `households`
+    FLAGS = ("town_sampled", "town_revisited", "county_sampled", "county_revisited")
 
     class Meta:
         verbose_name = _("村进度统计")
         verbose_name_plural = _("村进度统计")
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "village", "stage"], name="one_tally_per_village_stage"),
+            models.UniqueConstraint(
+                fields=["campaign", "village", "stage", "review", "outcome"], name="one_tally_per_village_state"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1093,6 +1105,7 @@ class AuditEvent(models.Model):
         LOGIN = "login", _("登录")
         LOGIN_FAILED = "login_failed", _("登录失败")
         LOGOUT = "logout", _("退出登录")
+        DOWNLOAD = "download", _("下载")
 
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

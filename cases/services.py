@@ -14,13 +14,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import audit, roles
 from .idnumber import IdNumberError
-from .models import AuditEvent, Campaign, Case, Household, Member, Phase, Profile, VillageTally
+from .models import AuditEvent, Campaign, Case, Household, Member, Phase, Profile, Village, VillageTally
 
 HOUSEHOLD_FIELDS = [
     "village",
@@ -201,29 +201,50 @@ def ensure_case(campaign: Campaign, household: Household, source: str) -> Case:
     return case
 
 
+# What each tally row counts of its case rows, beyond how many they are.
+TALLY_SUMS = {
+    "members": Sum("live_members"),
+    **{flag: Count("id", filter=Q(**{flag: True})) for flag in VillageTally.FLAGS},
+}
+
+
 def retally(campaign: Campaign, village_ids) -> None:
-    """Recount the villages' case rows per stage into VillageTally (one aggregate, one upsert)."""
-    village_ids = set(village_ids)
+    """Recount the villages' case rows by stage, review state and outcome into VillageTally.
+
+    The villages are locked first (in id order) so that two transactions recounting the
+    same village write one after the other, the later one counting what the earlier wrote.
+    Keys that no longer occur are set to zero rather than deleted, so that the write is one
+    upsert whatever runs beside it.
+    """
+    village_ids = sorted(set(village_ids))
     if not village_ids:
         return
-    counts = dict.fromkeys(((v, stage) for v in village_ids for stage in Case.Stage.values), (0, 0))
-    rows = (
-        Case.objects.in_scope()
+    list(Village.objects.select_for_update(no_key=True).filter(id__in=village_ids).order_by("id").values_list("id"))
+    key = ("village_id", "stage", "review", "outcome")
+    rows = {
+        tuple(r[k] for k in key): r
+        for r in Case.objects.in_scope()
         .filter(campaign=campaign, village_id__in=village_ids)
-        .values("village_id", "stage")
-        .annotate(n=Count("id"), people=Sum("live_members"))
+        .values(*key)
+        .annotate(households=Count("id"), **TALLY_SUMS)
         .order_by()
-    )
-    for row in rows:
-        counts[(row["village_id"], row["stage"])] = (row["n"], row["people"] or 0)
+    }
+    stale = VillageTally.objects.filter(campaign=campaign, village_id__in=village_ids).values_list(*key)
+    zero = dict.fromkeys(["households", *TALLY_SUMS], 0)
+    counts = {**dict.fromkeys(stale, zero), **rows}
     VillageTally.objects.bulk_create(
         [
-            VillageTally(campaign=campaign, village_id=v, stage=stage, households=n, members=people)
-            for (v, stage), (n, people) in counts.items()
+            VillageTally(
+                campaign=campaign,
+                **dict(zip(key, k, strict=True)),
+                households=c["households"],
+                **{name: c[name] or 0 for name in TALLY_SUMS},
+            )
+            for k, c in counts.items()
         ],
         update_conflicts=True,
-        unique_fields=["campaign", "village", "stage"],
-        update_fields=["households", "members"],
+        unique_fields=["campaign", *(k.removesuffix("_id") for k in key)],
+        update_fields=["households", *TALLY_SUMS],
     )
 
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import export_views, views
 
@@ -13,4 +13,10 @@ urlpatterns = [
     path("reports/exports/<str:public_id>/status/", export_views.export_status, name="export_status"),
     path("reports/exports/<str:public_id>/retry/", export_views.export_retry, name="export_retry"),
     path("reports/exports/<str:public_id>/download/", export_views.export_download, name="export_download"),
+    # the written report, 公示 files and the flyer
+    path("reports/documents/", include("reports.documents_urls")),
+    # Excel exports of the list pages
+    path("reports/lists/", include("reports.list_export_urls")),
+    # the public notice board (no sign-in)
+    path("board/", include("reports.board_urls")),
 ]

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from cases import audit
 from cases import decisions as rules
+from cases import services as registry
 from cases.decisions import Proposal
 from cases.models import AuditEvent, Campaign, Case, Decision, Household, Notice, Objection, Village
 from cases.services import DomainError
@@ -238,6 +239,7 @@ def approve_all(campaign: Campaign, *, actor, village: Village | None = None) ->
     with transaction.atomic():
         for case in cases:
             rules.approve(case, actor=actor, bulk=True)
+        registry.retally(campaign, {case.village_id for case in cases})
     return len(cases)
 
 
@@ -267,6 +269,7 @@ def take_into_sample(case: Case, *, actor, note: str, on_timeline: bool) -> Samp
         Case.objects.filter(pk=case.pk).update(town_sampled=True, town_revisited=False)
     else:
         Case.objects.filter(pk=case.pk).update(county_sampled=True, county_revisited=False)
+    registry.retally(case.campaign, [case.village_id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -527,7 +530,9 @@ def send_town_report(campaign: Campaign, *, actor, late_reason: str = "") -> Tow
         late_reason=late_reason[:300] if late else "",
         figures=report_figures(campaign),
     )
-    Case.objects.in_scope().filter(campaign=campaign).update(review=Case.Review.SENT, updated_at=timezone.now())
+    cases = Case.objects.in_scope().filter(campaign=campaign)
+    cases.update(review=Case.Review.SENT, updated_at=timezone.now())
+    registry.retally(campaign, cases.values_list("village_id", flat=True).distinct())
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,

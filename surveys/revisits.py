@@ -418,6 +418,7 @@ def submit_revisit(revisit: Revisit, *, actor) -> Revisit:
     Case.objects.filter(campaign=revisit.entry.sample.campaign, household=revisit.entry.household_id).update(
         **{flag: True, "updated_at": timezone.now()}
     )
+    registry.retally(revisit.entry.sample.campaign, [revisit.entry.village_id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

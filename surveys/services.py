@@ -849,8 +849,11 @@ def coverage_by_village(campaign: Campaign, villages) -> list[dict[str, Any]]:
     """
     villages = list(villages)
     counts = {
-        (t.village_id, t.stage): t.households
+        (t["village_id"], t["stage"]): t["n"]
         for t in VillageTally.objects.filter(campaign=campaign, village__in=villages)
+        .values("village_id", "stage")
+        .annotate(n=Sum("households"))
+        .order_by()
     }
     reports = {r.village_id: r for r in VillageReport.objects.filter(campaign=campaign).select_related("campaign")}
     out = []
@@ -1043,7 +1046,7 @@ def reported_counts(campaign: Campaign) -> dict[int, int]:
     """Reported households (in scope) per village id, from the tallies: the population each
     village's sample is drawn from, without counting the case rows."""
     tallies = VillageTally.objects.filter(campaign=campaign, stage=Case.Stage.REPORTED)
-    return dict(tallies.values_list("village_id", "households"))
+    return dict(tallies.values_list("village_id").annotate(n=Sum("households")).order_by())
 
 
 def sample_units(campaign: Campaign, villages=None) -> list[tuple[str, str]]:
@@ -1122,6 +1125,7 @@ def draw_sample(campaign: Campaign, *, level: str, actor, seed: str | None = Non
     Case.objects.filter(campaign=campaign, household__in=sample.entries.values("household_id")).update(
         **{flag: True, "updated_at": timezone.now()}
     )
+    registry.retally(campaign, [v.id for v in to_draw])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -1159,6 +1163,7 @@ def add_to_sample(sample: Sample, household: Household, *, actor, reason: str) -
     )
     flag = "town_sampled" if sample.level == Sample.Level.TOWN else "county_sampled"
     Case.objects.filter(campaign=sample.campaign, household=household).update(**{flag: True})
+    registry.retally(sample.campaign, [household.village_id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,

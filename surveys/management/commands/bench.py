@@ -31,6 +31,7 @@ from cases.models import (
     Objection,
     Profile,
 )
+from cases.services import retally
 from surveys import review, services
 from surveys.demo import generate_surveys, revisit_as_found
 from surveys.models import (
@@ -248,6 +249,7 @@ class Command(BaseCommand):
         # The rest of phase 3 is not what is measured here: the bench marks every household sent
         # (the report's refusals and the decisions are tested elsewhere) and opens phase 4.
         Case.objects.in_scope().filter(campaign=campaign).update(review=Case.Review.SENT)
+        retally(campaign, campaign.town.villages.values_list("id", flat=True))
         TownReport.objects.create(campaign=campaign, sent_by=town, late_reason="基准测试")
         Campaign.objects.filter(pk=campaign.pk).update(current_phase=Campaign.PhaseNumber.SUPERVISE)
         campaign.refresh_from_db()

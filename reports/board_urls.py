@@ -1,0 +1,3 @@
+"""URLs of this part of the reports app (see reports/urls.py)."""
+
+urlpatterns: list = []
