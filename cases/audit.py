@@ -43,7 +43,8 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     """The editable concrete field values of `obj`, as JSON-friendly values."""
     data = {}
     for field in obj._meta.concrete_fields:
-        if field.primary_key or field.name in BOOKKEEPING | NEVER_RECORDED:
+        # a generated column is the database's arithmetic on the others, never edited
+        if field.primary_key or field.generated or field.name in BOOKKEEPING | NEVER_RECORDED:
             continue
         if fields is not None and field.name not in fields:
             continue

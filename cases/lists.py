@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -29,6 +30,43 @@ class CountedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self._known_count
+
+
+class ByVillage(Sequence):
+    """The rows of `queryset`, village after village in the order of `counts`, newest household
+    first within each; a page of them is one query whatever the size of the town.
+
+    `counts` are (village id, rows of `queryset` in it), read from the tallies: from them a
+    page knows which villages it spans and where in the first one it starts, so the database
+    reads those villages' rows by index instead of sorting the whole town to skip to it.
+    """
+
+    def __init__(self, queryset, counts: Iterable[tuple[int, int]]):
+        self.queryset = queryset
+        self.counts = [(v, n) for v, n in counts if n]
+
+    def __len__(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        start, stop, _ = index.indices(len(self))
+        villages, skip, seen = [], 0, 0
+        for village, n in self.counts:
+            if seen < stop and seen + n > start:
+                if not villages:
+                    skip = start - seen
+                villages.append(village)
+            seen += n
+        if not villages:
+            return []
+        order = ["-household_id"]
+        if len(villages) > 1:
+            place = [models.When(village_id=v, then=models.Value(i)) for i, v in enumerate(villages)]
+            order.insert(0, models.Case(*place, output_field=models.IntegerField()))
+        rows = self.queryset.filter(village_id__in=villages).order_by(*order)
+        return list(rows[skip : skip + stop - start])
 
 
 def page_size() -> int:

@@ -708,6 +708,13 @@ class Member(models.Model):
         indexes = [
             # the live members of the households on one page of the list
             models.Index(fields=["household", "status"], name="member_household_status_idx"),
+            # the households checked in full because a live member is a cadre's or staff's relative
+            # (a few in a town of 200,000 people: read at every draw and bulk decision)
+            models.Index(
+                fields=["household"],
+                condition=Q(is_cadre_relative=True, status="present"),
+                name="member_cadre_relative_idx",
+            ),
         ]
         constraints = [
             # A live ID number belongs to one household at a time.
@@ -801,10 +808,13 @@ class Case(models.Model):
     # Stages at which the household's survey is submitted.
     SURVEYED = (Stage.SUBMITTED, Stage.REPORTED)
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="cases")
+    # No index of their own on campaign, village and decision: the indexes below lead with the
+    # campaign and the village, and every index is written again on each of the many updates a
+    # case row sees (a town's draw marks some 16,000 of them at once).
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="cases", db_index=False)
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="cases")
     # The household's village, kept with the row so per-village counts read one table.
-    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+")
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+", db_index=False)
     source = models.CharField(_("列入原因"), max_length=10, choices=Source.choices)
     in_scope = models.BooleanField(_("列入本次复核"), default=True)
     stage = models.CharField(_("进度"), max_length=10, choices=Stage.choices, default=Stage.PENDING)
@@ -823,7 +833,13 @@ class Case(models.Model):
     review = models.CharField(_("镇级审核"), max_length=10, choices=Review.choices, blank=True, default="")
     # The town's current decision; earlier ones stay as they were (never edited in place).
     decision = models.ForeignKey(
-        "Decision", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("当前决定")
+        "Decision",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("当前决定"),
+        db_index=False,
     )
     outcome = models.CharField(_("决定"), max_length=10, blank=True, default="")
     updated_at = models.DateTimeField(default=timezone.now)

@@ -208,6 +208,7 @@ TALLY_SUMS = {
 }
 
 
+@transaction.atomic(savepoint=False)
 def retally(campaign: Campaign, village_ids) -> None:
     """Recount the villages' case rows by stage, review state and outcome into VillageTally.
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -197,6 +197,14 @@ class Survey(models.Model):
     result = models.JSONField(_("测算结果"), null=True, blank=True)
     per_capita_income = models.DecimalField(_("人均月收入"), max_digits=12, decimal_places=2, null=True, blank=True)
     suggested_outcome = models.CharField(_("系统建议"), max_length=10, choices=Recommendation.choices, blank=True)
+    # Kept by the database: the town's bulk decision reads it, and the planner counts a column
+    # where it would guess at a comparison of two (a guess of 0.5% for what is most surveys).
+    engine_agrees = models.GeneratedField(
+        expression=Q(recommendation=F("suggested_outcome")),
+        output_field=models.BooleanField(),
+        db_persist=True,
+        verbose_name=_("结论与系统建议一致"),
+    )
     suggested_amount = models.DecimalField(_("建议月补差"), max_digits=12, decimal_places=2, null=True, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -614,14 +622,16 @@ class SampleEntry(models.Model):
         FULL_CHECK = "full_check", _("全面核查")
         ADDED = "added", _("另行增加")
 
-    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="entries")
+    # sample and village: read through the indexes below, which lead with them (a draw writes
+    # some 16,000 entries at once; each index more is written for every one)
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="entries", db_index=False)
     household = models.ForeignKey("cases.Household", on_delete=models.PROTECT, related_name="sample_entries")
-    village = models.ForeignKey("cases.Village", on_delete=models.PROTECT, related_name="+")
+    village = models.ForeignKey("cases.Village", on_delete=models.PROTECT, related_name="+", db_index=False)
     reason = models.CharField(_("入样方式"), max_length=12, choices=Reason.choices)
     # Drawn: its place in the village's draw order; the others: 0.
     rank = models.PositiveIntegerField(_("抽取顺序"), default=0)
     note = models.CharField(_("说明"), max_length=200, blank=True)
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -630,8 +640,8 @@ class SampleEntry(models.Model):
         ordering = ["village__order", "reason", "rank", "id"]
         constraints = [models.UniqueConstraint(fields=["sample", "household"], name="household_once_per_sample")]
         indexes = [
-            # the sample page: one village's entries
-            models.Index(fields=["sample", "village"], name="sample_entry_village_idx"),
+            # the sample page: one village's entries, a page at a time in the page's order
+            models.Index(fields=["sample", "village", "reason", "rank", "id"], name="sample_entry_village_idx"),
         ]
 
     def __str__(self) -> str:

@@ -8,19 +8,31 @@ feeds them the village surveys and the re-visits.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Sum
 from django.utils import timezone
 
 from cases import audit
 from cases import decisions as rules
 from cases import services as registry
 from cases.decisions import Proposal
-from cases.models import AuditEvent, Campaign, Case, Decision, Household, Notice, Objection, Village
+from cases.models import (
+    AuditEvent,
+    Campaign,
+    Case,
+    Decision,
+    Household,
+    Member,
+    Notice,
+    Objection,
+    Village,
+    VillageTally,
+)
 from cases.services import DomainError
 
 from . import sampling, services
@@ -73,8 +85,12 @@ def proposals(campaign: Campaign, cases: list[Case]) -> dict[int, Proposal]:
     }
     drawn_villages = set(
         SampleEntry.objects.filter(
-            sample__campaign=campaign, sample__level=Sample.Level.TOWN, reason=SampleEntry.Reason.DRAWN
+            sample__campaign=campaign,
+            sample__level=Sample.Level.TOWN,
+            reason=SampleEntry.Reason.DRAWN,
+            village_id__in={case.village_id for case in cases},
         )
+        .order_by()  # not the entries' ordering: it would make every entry distinct
         .values_list("village_id", flat=True)
         .distinct()
     )
@@ -127,6 +143,21 @@ def review_cases(campaign: Campaign, user):
     )
 
 
+def review_counts(campaign: Campaign, villages) -> dict[int, Counter]:
+    """Per village id: its reported households (in scope) by town review state, from the
+    tallies (the review lists' counts and page boundaries, without counting case rows)."""
+    out: dict[int, Counter] = {}
+    rows = (
+        VillageTally.objects.filter(campaign=campaign, village__in=villages, stage=Case.Stage.REPORTED)
+        .values_list("village_id", "review")
+        .annotate(n=Sum("households"))
+        .order_by()
+    )
+    for village_id, state, n in rows:
+        out.setdefault(village_id, Counter())[state] += n
+    return out
+
+
 def bulk_ready(campaign: Campaign):
     """Case rows a town officer may decide as proposed, by SQL (for counts and lists):
     undecided; not checked in full (objection, complaint, relatives); the village's
@@ -136,7 +167,7 @@ def bulk_ready(campaign: Campaign):
     # an exit always needs a written reason (told to the household): never in bulk
     survey_agrees = (
         _submitted_surveys(campaign)
-        .filter(household=OuterRef("household"), recommendation=F("suggested_outcome"))
+        .filter(household=OuterRef("household"), engine_agrees=True)
         .exclude(recommendation=Decision.Outcome.EXIT)
     )
     revisit_agrees = (
@@ -149,11 +180,10 @@ def bulk_ready(campaign: Campaign):
         revisit__entry__sample__campaign=campaign,
         verdict="",
     )
-    full = rules.full_check_cases(campaign).values("pk")
     return (
         Case.objects.in_scope()
         .filter(campaign=campaign, stage=Case.Stage.REPORTED, review=Case.Review.UNDECIDED)
-        .exclude(pk__in=full)
+        .exclude(rules.full_check_q())
         .filter(Exists(survey_agrees))
         .filter(Q(town_sampled=False) | Q(Exists(revisit_agrees), town_revisited=True))
         .exclude(Exists(open_difference))
@@ -210,6 +240,11 @@ def decide_case(case: Case, *, actor, **figures) -> Decision:
 # --- phase 4: the county's approval ----------------------------------------------------------
 
 
+def county_drawn(campaign: Campaign, village: Village) -> bool:
+    """Whether the county's sample of the village is drawn (from the tallies)."""
+    return VillageTally.objects.filter(campaign=campaign, village=village, county_sampled__gt=0).exists()
+
+
 def county_bulk_ready(campaign: Campaign):
     """Sent decisions the county may approve in bulk: the village's county sample drawn; not a
     full-check household; not in the county's sample unless spot-checked; and no difference
@@ -222,7 +257,7 @@ def county_bulk_ready(campaign: Campaign):
         Case.objects.in_scope()
         .filter(campaign=campaign, review=Case.Review.SENT)
         .filter(Exists(drawn))
-        .exclude(pk__in=rules.full_check_cases(campaign).values("pk"))
+        .exclude(rules.full_check_q())
         .filter(Q(county_sampled=False) | Q(county_revisited=True))
         .exclude(Exists(open_difference))
     )
@@ -241,6 +276,40 @@ def approve_all(campaign: Campaign, *, actor, village: Village | None = None) ->
             rules.approve(case, actor=actor, bulk=True)
         registry.retally(campaign, {case.village_id for case in cases})
     return len(cases)
+
+
+# --- 公示 -------------------------------------------------------------------------------
+
+# The household's live head, as the review lists name a household.
+HEADS = Prefetch(
+    "household__members",
+    queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
+    to_attr="heads",
+)
+NOTICE_SECTIONS = [
+    (Decision.Outcome.ENROL, "新纳入"),
+    (Decision.Outcome.ADJUST, "调整"),
+    (Decision.Outcome.EXIT, "清退"),
+    (Decision.Outcome.KEEP, "维持"),
+]
+
+
+def notice_sections(campaign: Campaign, village: Village) -> list[tuple[str, list[Case]]]:
+    """A village's 公示 list by section (新纳入, 调整, 清退, 维持), in villager-group order: the
+    case rows with their decision and household, the live head as `household.heads` (two
+    queries). The notice page and its printed and workbook files show it, and only its public
+    fields: name, covered persons, category, amount, village."""
+    cases = (
+        Case.objects.in_scope()
+        .filter(campaign=campaign, village=village, outcome__in=[o for o, _ in NOTICE_SECTIONS])
+        .select_related("household", "decision")
+        .prefetch_related(HEADS)
+        .order_by("household__group__number", "household_id")
+    )
+    sections: dict[str, list[Case]] = {o: [] for o, _ in NOTICE_SECTIONS}
+    for case in cases:
+        sections[case.outcome].append(case)
+    return [(label, sections[o]) for o, label in NOTICE_SECTIONS]
 
 
 # --- objections -------------------------------------------------------------------------
@@ -330,6 +399,7 @@ def sample_estimates(sample: Sample) -> dict[str, Any]:
         sample.entries.filter(reason=SampleEntry.Reason.DRAWN)
         .values("village_id")
         .annotate(n=Count("id"))
+        .order_by()
         .values_list("village_id", "n")
     )
     observed = (
@@ -405,11 +475,10 @@ def report_problems(campaign: Campaign) -> list[str]:
             )
         }
     undecided = dict(
-        Case.objects.in_scope()
-        .filter(campaign=campaign, review=Case.Review.UNDECIDED)
-        .values("village_id")
-        .annotate(n=Count("id"))
-        .values_list("village_id", "n")
+        VillageTally.objects.filter(campaign=campaign, review=Case.Review.UNDECIDED)
+        .values_list("village_id")
+        .annotate(n=Sum("households"))
+        .order_by()
     )
     notices = {n.village_id: n for n in Notice.objects.filter(campaign=campaign)}
     held = dict(
@@ -454,19 +523,21 @@ def report_problems(campaign: Campaign) -> list[str]:
 
 def report_figures(campaign: Campaign) -> dict[str, Any]:
     """The campaign in numbers, as the report to the county carries them (kept when sent)."""
-    rows = (
-        Case.objects.in_scope()
-        .filter(campaign=campaign)
+    # from the tallies (a few rows per village), not the case rows
+    rows = [
+        {k: v or 0 for k, v in row.items()}
+        for row in VillageTally.objects.filter(campaign=campaign)
         .values("village__name", "village__order", "village__code")
         .annotate(
-            households=Count("id"),
-            reported=Count("id", filter=Q(stage=Case.Stage.REPORTED)),
-            sampled=Count("id", filter=Q(town_sampled=True)),
-            revisited=Count("id", filter=Q(town_revisited=True)),
-            **{f"outcome_{o}": Count("id", filter=Q(outcome=o)) for o in Decision.Outcome.values},
+            total=Sum("households"),
+            reported=Sum("households", filter=Q(stage=Case.Stage.REPORTED)),
+            sampled=Sum("town_sampled"),
+            revisited=Sum("town_revisited"),
+            **{f"outcome_{o}": Sum("households", filter=Q(outcome=o)) for o in Decision.Outcome.values},
         )
         .order_by("village__order", "village__code")
-    )
+        if row["total"]
+    ]
     # rows as lists under named columns: a JSON column (PostgreSQL jsonb) keeps no key order
     outcomes = list(Decision.Outcome.values)
     columns = ["村（社区）", "复核户数", "已上报", "镇级核查户", "已核查"]
@@ -474,7 +545,7 @@ def report_figures(campaign: Campaign) -> dict[str, Any]:
     villages = [
         [
             r["village__name"],
-            r["households"],
+            r["total"],
             r["reported"],
             r["sampled"],
             r["revisited"],

@@ -21,24 +21,22 @@ from django.views.decorators.http import require_POST
 from cases import roles
 from cases.access import get_current_campaign, get_village_for_user, public_uuid
 from cases.decisions import first_of_next_month, undecided_count
-from cases.lists import page_size
+from cases.lists import ByVillage, page_size
 from cases.models import Case, CountyReview, Decision, ExitNotice, Member, Notice, Objection, Village
 from cases.services import DomainError
 
 from . import review
 from .models import Difference, Revisit, Sample, TownReport
 
+# A list's filters: its label, its condition, and the review states it counts in the tallies.
+DECIDED = [s for s in Case.Review.values if s != Case.Review.UNDECIDED]
 STATUSES = {
-    "left": ("待决定", Q(review=Case.Review.UNDECIDED)),
-    "returned": ("县级退回待答复", Q(review=Case.Review.RETURNED)),
-    "decided": ("已决定", ~Q(review=Case.Review.UNDECIDED)),
-    "": ("全部", Q()),
+    "left": ("待决定", Q(review=Case.Review.UNDECIDED), [Case.Review.UNDECIDED]),
+    "returned": ("县级退回待答复", Q(review=Case.Review.RETURNED), [Case.Review.RETURNED]),
+    "decided": ("已决定", ~Q(review=Case.Review.UNDECIDED), DECIDED),
+    "": ("全部", Q(), Case.Review.values),
 }
-HEADS = Prefetch(
-    "household__members",
-    queryset=Member.objects.filter(status=Member.Status.PRESENT, relationship=Member.Relationship.HEAD),
-    to_attr="heads",
-)
+HEADS = review.HEADS
 
 
 def _village_for(request, code: str | None) -> Village | None:
@@ -57,6 +55,14 @@ def _back_to_list(name: str, village: Village | None):
     if village is not None:
         target["Location"] += f"?village={village.code}"
     return target
+
+
+def _page(request, rows, counts, villages, states):
+    """A page of `rows` (already filtered to the review `states`), village after village, by
+    one query: the villages' tallies tell where the page starts (`cases.lists.ByVillage`)."""
+    rows = rows.select_related("household__village", "household__group", "decision").prefetch_related(HEADS)
+    by_village = [(v.id, sum(counts.get(v.id, {}).get(s, 0) for s in states)) for v in villages]
+    return Paginator(ByVillage(rows, by_village), page_size()).get_page(request.GET.get("page"))
 
 
 def _can_decide(user) -> bool:
@@ -105,32 +111,26 @@ def decisions(request):
         status = "left"
     cases = review.review_cases(campaign, request.user)
     villages = list(Village.objects.visible_to(request.user).order_by("order", "code"))
-    counts = {
-        r["village_id"]: r
-        for r in cases.values("village_id").annotate(
-            total=Count("id"),
-            left=Count("id", filter=Q(review=Case.Review.UNDECIDED)),
-            notice=Count("id", filter=Q(review=Case.Review.ON_NOTICE)),
-        )
-    }
-    # what may be decided in bulk: for the chosen village only (the rules read its surveys and
-    # re-visits; counting them for the whole town on every page view would grow with the town)
-    ready = review.bulk_ready(campaign).filter(village=village) if village is not None else None
+    counts = review.review_counts(campaign, villages)
+    # what may be decided in bulk: for the chosen village, on its own tab only (the rules read
+    # the village's surveys and re-visits: counting them on every view would grow with the village)
+    if status == "bulk" and village is None:
+        status = "left"
+    ready = review.bulk_ready(campaign).filter(village=village) if status == "bulk" else None
     summary = [
         {
             "village": v,
-            "total": counts.get(v.id, {}).get("total", 0),
-            "left": counts.get(v.id, {}).get("left", 0),
+            "total": counts[v.id].total() if v.id in counts else 0,
+            "left": counts.get(v.id, {}).get(Case.Review.UNDECIDED, 0),
         }
         for v in villages
     ]
-    if status == "bulk" and ready is None:
-        status = "left"
-    rows = ready if status == "bulk" else cases.filter(STATUSES[status][1])
-    if village is not None:
-        rows = rows.filter(village=village)
-    rows = rows.select_related("household__village", "household__group", "decision").prefetch_related(HEADS)
-    page = Paginator(rows.order_by("village__order", "-household_id"), page_size()).get_page(request.GET.get("page"))
+    if ready is None:
+        shown = [village] if village is not None else villages
+        page = _page(request, cases.filter(STATUSES[status][1]), counts, shown, STATUSES[status][2])
+    else:
+        rows = ready.select_related("household__village", "household__group", "decision").prefetch_related(HEADS)
+        page = Paginator(rows.order_by("-household_id"), page_size()).get_page(request.GET.get("page"))
     offered = review.proposals(campaign, list(page.object_list))
     return render(
         request,
@@ -146,9 +146,10 @@ def decisions(request):
             "rows": [(c, offered.get(c.pk)) for c in page.object_list],
             "can_decide": _can_decide(request.user) and campaign.current_phase == campaign.PhaseNumber.VERIFY,
             "total_left": sum(r["left"] for r in summary),
-            "returned": cases.filter(review=Case.Review.RETURNED).count(),
+            "returned": sum(c.get(Case.Review.RETURNED, 0) for c in counts.values()),
             "whole_town": roles.village_scope(request.user) is None,
-            "ready": ready.count() if ready is not None else None,
+            "ready": page.paginator.count if ready is not None else None,
+            "village_left": village is not None and counts.get(village.id, {}).get(Case.Review.UNDECIDED, 0),
         },
     )
 
@@ -330,14 +331,6 @@ def notice_open(request, code):
     return redirect("review_notice", code=code)
 
 
-NOTICE_SECTIONS = [
-    (Decision.Outcome.ENROL, "新纳入"),
-    (Decision.Outcome.ADJUST, "调整"),
-    (Decision.Outcome.EXIT, "清退"),
-    (Decision.Outcome.KEEP, "维持"),
-]
-
-
 @login_required
 def notice(request, code):
     """A village's notice list (name, covered persons, category, amount, village — nothing else
@@ -345,16 +338,7 @@ def notice(request, code):
     campaign = get_current_campaign(request)
     village = _village_for(request, code)
     current = Notice.objects.filter(campaign=campaign, village=village).select_related("opened_by").first()
-    cases = (
-        Case.objects.in_scope()
-        .filter(campaign=campaign, village=village, outcome__in=[o for o, _ in NOTICE_SECTIONS])
-        .select_related("household", "decision")
-        .prefetch_related(HEADS)
-        .order_by("household__group__number", "household_id")
-    )
-    sections = {o: [] for o, _ in NOTICE_SECTIONS}
-    for c in cases:
-        sections[c.outcome].append(c)
+    sections = review.notice_sections(campaign, village)
     objections = (
         Objection.objects.filter(notice__campaign=campaign, case__village=village)
         .select_related("case__household", "recorded_by", "resolved_by__profile")
@@ -367,8 +351,8 @@ def notice(request, code):
             "campaign": campaign,
             "village": village,
             "notice": current,
-            "sections": [(label, sections[o]) for o, label in NOTICE_SECTIONS],
-            "listed": [c for o, _ in NOTICE_SECTIONS for c in sections[o]],
+            "sections": sections,
+            "listed": [c for _, rows in sections for c in rows],
             "objections": objections,
             "channels": Objection.Channel.choices,
             "left": undecided_count(campaign, village),
@@ -464,9 +448,9 @@ def town_report_send(request):
 # --- phase 4: the county approves or returns ---------------------------------------------------
 
 COUNTY_STATUSES = {
-    "sent": ("待审批", Q(review=Case.Review.SENT)),
-    "returned": ("已退回镇里", Q(review=Case.Review.RETURNED)),
-    "approved": ("已批准", Q(review=Case.Review.APPROVED)),
+    "sent": ("待审批", Q(review=Case.Review.SENT), [Case.Review.SENT]),
+    "returned": ("已退回镇里", Q(review=Case.Review.RETURNED), [Case.Review.RETURNED]),
+    "approved": ("已批准", Q(review=Case.Review.APPROVED), [Case.Review.APPROVED]),
 }
 
 
@@ -476,24 +460,28 @@ def county(request):
     campaign = get_current_campaign(request)
     village = _village_for(request, request.GET.get("village"))
     status = request.GET.get("status", "sent")
-    if status not in COUNTY_STATUSES:
+    if status not in COUNTY_STATUSES and not (status == "bulk" and village is not None):
         status = "sent"
     villages = list(Village.objects.visible_to(request.user).order_by("order", "code"))
     cases = Case.objects.visible_to(request.user).in_scope().filter(campaign=campaign)
-    counts = {
-        r["village_id"]: r
-        for r in cases.values("village_id").annotate(
-            **{key: Count("id", filter=condition) for key, (_, condition) in COUNTY_STATUSES.items()}
-        )
-    }
-    # what may be approved in bulk: for the chosen village only (see `decisions`)
-    ready = review.county_bulk_ready(campaign).filter(village=village).count() if village is not None else None
-    summary = [{"village": v, **counts.get(v.id, {})} for v in villages]
-    rows = cases.filter(COUNTY_STATUSES[status][1])
-    if village is not None:
-        rows = rows.filter(village=village)
-    rows = rows.select_related("household__village", "household__group", "decision").prefetch_related(HEADS)
-    page = Paginator(rows.order_by("village__order", "-household_id"), page_size()).get_page(request.GET.get("page"))
+    counts = review.review_counts(campaign, villages)
+    summary = [
+        {"village": v, **{key: counts.get(v.id, {}).get(state, 0) for key, (_, _, [state]) in COUNTY_STATUSES.items()}}
+        for v in villages
+    ]
+    # what may be approved in bulk: for the chosen village, on its own tab (see `decisions`);
+    # the button only once the village's county sample is drawn
+    ready = None
+    if status == "bulk":
+        rows = review.county_bulk_ready(campaign).filter(village=village)
+        rows = rows.select_related("household__village", "household__group", "decision").prefetch_related(HEADS)
+        page = Paginator(rows.order_by("-household_id"), page_size()).get_page(request.GET.get("page"))
+        ready = page.paginator.count
+    else:
+        _, condition, states = COUNTY_STATUSES[status]
+        page = _page(request, cases.filter(condition), counts, [village] if village else villages, states)
+    waiting = village is not None and counts.get(village.id, {}).get(Case.Review.SENT, 0)
+    drawn = bool(waiting) and review.county_drawn(campaign, village)
     return render(
         request,
         "surveys/county.html",
@@ -501,12 +489,13 @@ def county(request):
             "campaign": campaign,
             "village": village,
             "status": status,
-            "statuses": [(k, v[0]) for k, v in COUNTY_STATUSES.items()],
+            "statuses": [(k, v[0]) for k, v in COUNTY_STATUSES.items()] + ([("bulk", "可批量批准")] if village else []),
             "summary": summary,
             "page": page,
             "query": _query(village, status),
             "can_review": _may_review_now(request.user, campaign),
             "ready": ready,
+            "may_bulk": drawn,
         },
     )
 

@@ -528,10 +528,12 @@ def sample(request, level):
     if current is not None:
         stats = {
             r["village_id"]: r
-            for r in current.entries.values("village_id").annotate(
+            for r in current.entries.values("village_id")
+            .annotate(
                 drawn=Count("id", filter=Q(reason=SampleEntry.Reason.DRAWN)),
                 extra=Count("id", filter=~Q(reason=SampleEntry.Reason.DRAWN)),
             )
+            .order_by()
         }
         visited = Revisit.objects.filter(entry__sample=current, status=Revisit.Status.SUBMITTED)
         for village_id, n in (
@@ -563,7 +565,9 @@ def sample(request, level):
                 .prefetch_related(Prefetch("household__members", queryset=heads, to_attr="heads"))
                 .order_by("reason", "rank", "id")
             )
-            page = Paginator(entries, page_size()).get_page(request.GET.get("page"))
+            listed = stats.get(chosen.id, {})
+            count = listed.get("drawn", 0) + listed.get("extra", 0)
+            page = CountedPaginator(entries, page_size(), count=count).get_page(request.GET.get("page"))
     ratio = current.ratio if current else (campaign.town_ratio if level == "town" else campaign.county_ratio)
     rows = [
         {

@@ -242,6 +242,8 @@ class Command(BaseCommand):
                 ("镇级样本（一村）", town, "/surveys/sample/town/", {"village": village.code}),
                 ("镇级决定（全镇待决定）", town, "/surveys/review/", {}),
                 ("镇级决定（一村）", town, "/surveys/review/", {"village": village.code, "status": "left"}),
+                ("镇级决定（全镇第20页）", town, "/surveys/review/", {"status": "", "page": 20}),
+                ("可按建议批量决定（一村）", town, "/surveys/review/", {"village": other.code, "status": "bulk"}),
                 ("决定页", town, f"/surveys/review/{case.household.public_id}/", {}),
                 ("报县页（核对与汇总）", town, "/surveys/town-report/", {}),
             ],
@@ -262,6 +264,7 @@ class Command(BaseCommand):
             [
                 ("县级审批（全部待审批）", county, "/surveys/county/", {}),
                 ("县级审批（一村）", county, "/surveys/county/", {"village": village.code}),
+                ("可批量批准（一村）", county, "/surveys/county/", {"village": village.code, "status": "bulk"}),
             ],
         )
         self.clear_phases_3_and_4(campaign)
