@@ -25,6 +25,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -201,13 +202,42 @@ FIELDS = [
         note="普通劳动力/技能劳动力/弱或半劳动力/丧失劳动力/无劳动力",
     ),
 ]
-FIELD_BY_KEY = {f.key: f for f in FIELDS}
 TEMPLATE_FIELDS = [f for f in FIELDS if f.in_template]
 HEADERS = [f.label for f in TEMPLATE_FIELDS]
 ID_FIELDS = {"head_id", "id_number"}
 # Every row must say these: by a column, or (those in `_file_wide_choices`) by one value
 # for the whole file. A county roll of recipients has no 低保状态 column; we do not guess it.
 NEEDED = ("village", "name", "id_number", "relationship", "hukou_type", "dibao_status")
+
+
+def _file_wide_choices() -> dict[str, list[tuple[str, str]]]:
+    """Values a user may give for the whole file when it has no such column."""
+    return {
+        "hukou_type": list(Household.HukouType.choices),
+        "dibao_status": list(Household.DibaoStatus.choices),
+        "relationship": [(Member.Relationship.HEAD, "户主（每行一户，只列户主）")],
+    }
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The columns of one kind of file (the roll, or a department's list): each column's header
+    spellings, what every row must say, and what may be given once for the whole file instead."""
+
+    fields: tuple[Field, ...]
+    needed: tuple[str, ...]
+    file_wide: Callable[[], dict[str, list[tuple[str, str]]]] = dict
+
+    @cached_property
+    def by_key(self) -> dict[str, Field]:
+        return {f.key: f for f in self.fields}
+
+    @cached_property
+    def spellings(self) -> dict[str, str]:
+        return {normalise_header(s): f.key for f in self.fields for s in (f.label, *f.spellings)}
+
+
+ROLL = Schema(tuple(FIELDS), NEEDED, _file_wide_choices)
 
 
 class ImportFileError(Exception):
@@ -244,8 +274,6 @@ def normalise_header(value: Any) -> str:
     """月保障金（元） → 月保障金; "公民身份\\n号码" → 公民身份号码; "*姓名：" → 姓名."""
     return _MARKS.sub("", _UNIT.sub("", _plain(value))).lower()
 
-
-_SPELLINGS = {normalise_header(s): f.key for f in FIELDS for s in (f.label, *f.spellings)}
 
 _YES = {"是", "√", "✓", "✔", "☑", "y", "yes", "1", "true"}
 _NO = {"否", "×", "✗", "✘", "n", "no", "0", "false", ""}
@@ -394,12 +422,12 @@ class Table:
     rows: list[Row]  # the non-blank rows below the header
 
 
-def read_table(upload) -> Table:
+def read_table(upload, schema: Schema = ROLL) -> Table:
     """The first sheet as a header and the rows below it; ImportFileError if it cannot be read."""
     rows = _read_rows(upload)
     if not rows:
         raise ImportFileError("文件是空的，请使用下载的模板或县里导出的花名册。")
-    first, last = _find_header(rows[:HEADER_SCAN_ROWS])
+    first, last = _find_header(rows[:HEADER_SCAN_ROWS], schema.spellings)
     if last + 1 == len(rows):
         raise ImportFileError("表头下面没有数据行。")
     width = max(len(values) for _, values in rows[first:])
@@ -508,11 +536,11 @@ def _trim(values: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(values[:end])
 
 
-def _known_headers(values: tuple[Any, ...]) -> int:
-    return len({_SPELLINGS[h] for h in map(normalise_header, values) if h in _SPELLINGS})
+def _known_headers(values: tuple[Any, ...], spellings: dict[str, str]) -> int:
+    return len({spellings[h] for h in map(normalise_header, values) if h in spellings})
 
 
-def _find_header(rows: list[Row]) -> tuple[int, int]:
+def _find_header(rows: list[Row], spellings: dict[str, str]) -> tuple[int, int]:
     """Positions (first, last) of the header among the first rows.
 
     The header is the row with the most known headers, the first on a tie; title
@@ -521,7 +549,7 @@ def _find_header(rows: list[Row]) -> tuple[int, int]:
     With no known header at all, the row with the most filled cells is the likeliest
     header, and the user maps its columns.
     """
-    scores = [_known_headers(values) for _, values in rows]
+    scores = [_known_headers(values, spellings) for _, values in rows]
     best = max(range(len(rows)), key=lambda i: (scores[i], -i))
     if scores[best] == 0:
         best = max(range(len(rows)), key=lambda i: (sum(not _blank(v) for v in rows[i][1]), -i))
@@ -540,40 +568,33 @@ def _find_header(rows: list[Row]) -> tuple[int, int]:
 # --- which column is which -----------------------------------------------------
 
 
-def _file_wide_choices() -> dict[str, list[tuple[str, str]]]:
-    """Values a user may give for the whole file when it has no such column."""
-    return {
-        "hukou_type": list(Household.HukouType.choices),
-        "dibao_status": list(Household.DibaoStatus.choices),
-        "relationship": [(Member.Relationship.HEAD, "户主（每行一户，只列户主）")],
-    }
-
-
 @dataclass
 class ColumnMapping:
     columns: dict[str, int] = field(default_factory=dict)  # field key → column index (from 0)
     fixed: dict[str, str] = field(default_factory=dict)  # field key → one value for every row
     ambiguous: list[str] = field(default_factory=list)  # fields that several columns claim
+    needed: tuple[str, ...] = NEEDED  # the schema's
 
     @property
     def missing(self) -> list[str]:
-        return [k for k in NEEDED if k not in self.columns and k not in self.fixed]
+        return [k for k in self.needed if k not in self.columns and k not in self.fixed]
 
     @property
     def complete(self) -> bool:
         return not self.missing and not self.ambiguous
 
 
-def match_headers(headers: list[str]) -> ColumnMapping:
+def match_headers(headers: list[str], schema: Schema = ROLL) -> ColumnMapping:
     claims: dict[str, list[int]] = {}
     for i, header in enumerate(headers):
-        key = _SPELLINGS.get(normalise_header(header))
+        key = schema.spellings.get(normalise_header(header))
         if key:
             claims.setdefault(key, []).append(i)
     # Two columns with one meaning (姓名 under 户主 and under 成员) are the user's call.
     return ColumnMapping(
         columns={k: v[0] for k, v in claims.items() if len(v) == 1},
         ambiguous=[k for k, v in claims.items() if len(v) > 1],
+        needed=schema.needed,
     )
 
 
@@ -590,13 +611,16 @@ def posted_headers(data: Mapping[str, str]) -> list[str] | None:
     return headers
 
 
-def mapping_from_form(data: Mapping[str, str], headers: list[str]) -> tuple[ColumnMapping, list[str]]:
+def mapping_from_form(
+    data: Mapping[str, str], headers: list[str], schema: Schema = ROLL
+) -> tuple[ColumnMapping, list[str]]:
     """The user's choices on the mapping page, and what is wrong with them (in Chinese)."""
+    by_key = schema.by_key
     problems = []
     claims: dict[str, list[int]] = {}
     for i in range(len(headers)):
         key = data.get(f"column_{i}", "")
-        if key in FIELD_BY_KEY:
+        if key in by_key:
             claims.setdefault(key, []).append(i)
         elif key:
             problems.append(f"第 {get_column_letter(i + 1)} 列的选择无效。")
@@ -604,25 +628,25 @@ def mapping_from_form(data: Mapping[str, str], headers: list[str]) -> tuple[Colu
     for key, indexes in claims.items():
         if len(indexes) > 1:
             letters = "、".join(get_column_letter(i + 1) for i in indexes)
-            problems.append(f"“{FIELD_BY_KEY[key].label}”只能对应一列，现在选了 {letters} 列。")
+            problems.append(f"“{by_key[key].label}”只能对应一列，现在选了 {letters} 列。")
         else:
             columns[key] = indexes[0]
     fixed = {}
-    for key, choices in _file_wide_choices().items():
+    wide = schema.file_wide()
+    for key, choices in wide.items():
         value = data.get(f"fixed_{key}", "")
         if not value:
             continue
         if value not in {v for v, _ in choices}:
-            problems.append(f"“{FIELD_BY_KEY[key].label}”的统一值无效。")
+            problems.append(f"“{by_key[key].label}”的统一值无效。")
         elif key in columns:
-            problems.append(f"“{FIELD_BY_KEY[key].label}”已对应到一列，请不要再选整个文件统一的值。")
+            problems.append(f"“{by_key[key].label}”已对应到一列，请不要再选整个文件统一的值。")
         else:
             fixed[key] = value
-    mapping = ColumnMapping(columns=columns, fixed=fixed)
-    wide = _file_wide_choices()
+    mapping = ColumnMapping(columns=columns, fixed=fixed, needed=schema.needed)
     for key in mapping.missing:
         alternative = "，或选择整个文件统一的值" if key in wide else ""
-        problems.append(f"请为“{FIELD_BY_KEY[key].label}”选择对应的列{alternative}。")
+        problems.append(f"请为“{by_key[key].label}”选择对应的列{alternative}。")
     return mapping, problems
 
 
@@ -643,7 +667,7 @@ class FileWideChoice:
     chosen: str
 
 
-def mapping_page(table: Table, mapping: ColumnMapping) -> dict[str, Any]:
+def mapping_page(table: Table, mapping: ColumnMapping, schema: Schema = ROLL) -> dict[str, Any]:
     """What the mapping page shows: each column with its first rows, and the file-wide values."""
     chosen = {i: key for key, i in mapping.columns.items()}
     columns = [
@@ -657,17 +681,17 @@ def mapping_page(table: Table, mapping: ColumnMapping) -> dict[str, Any]:
         for i, header in enumerate(table.headers)
     ]
     wide = [
-        FileWideChoice(key=key, label=FIELD_BY_KEY[key].label, choices=choices, chosen=mapping.fixed.get(key, ""))
-        for key, choices in _file_wide_choices().items()
+        FileWideChoice(key=key, label=schema.by_key[key].label, choices=choices, chosen=mapping.fixed.get(key, ""))
+        for key, choices in schema.file_wide().items()
     ]
     return {
         "columns": columns,
-        "fields": [(f.key, f.label) for f in FIELDS],
+        "fields": [(f.key, f.label) for f in schema.fields],
         "file_wide": wide,
         "header_rows": table.header_rows,
         "headers_json": json.dumps(table.headers, ensure_ascii=False),
-        "missing": [FIELD_BY_KEY[k].label for k in mapping.missing],
-        "ambiguous": [FIELD_BY_KEY[k].label for k in mapping.ambiguous],
+        "missing": [schema.by_key[k].label for k in mapping.missing],
+        "ambiguous": [schema.by_key[k].label for k in mapping.ambiguous],
     }
 
 
@@ -708,11 +732,40 @@ class ImportCheck:
         return not self.errors
 
 
-def _choices(choices, aliases: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def choice_lookup(choices, aliases: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Lookup table from a cell's plain text: the model's labels plus common spellings."""
     table = {_plain(label): value for value, label in choices}
     table.update({_plain(k): v for k, v in (aliases or {}).items()})
     return table
+
+
+def disability_type_lookup() -> dict[str, str]:
+    """肢体, 肢体残疾 → "limb"; 无 → ""."""
+    return choice_lookup(
+        [(v, label) for v, label in Member.Disability.choices if v],
+        {**{f"{label}残疾": v for v, label in Member.Disability.choices if v}, "无": ""},
+    )
+
+
+def disability_grade_lookup() -> dict[str, int]:
+    """二级, 二, 2, 2级 → 2."""
+    return choice_lookup(
+        Member.DisabilityGrade.choices,
+        {k: v for v, label in Member.DisabilityGrade.choices for k in (str(v), f"{v}级", str(label)[0])},
+    )
+
+
+def find_village(text: str, villages: Mapping[str, Village], town) -> Village | None:
+    """The town's village a cell names: 湖滨村, 湖滨村委会, 湖滨村村委会, 泥汊镇湖滨村 all name 湖滨村.
+    `villages` are the town's villages by name."""
+    text = re.sub(r"\s+", "", text)
+    for prefix in (town.county, town.name):
+        text = text.removeprefix(prefix)
+    committees = (("村村民委员会", "村"), ("村村委会", "村"), ("村民委员会", "村"), ("村委会", "村"))
+    for suffix, back in (*committees, ("居民委员会", ""), ("居委会", "")):
+        if text.endswith(suffix) and text not in villages:
+            text = text.removesuffix(suffix) + back
+    return villages.get(text)
 
 
 Relationship = Member.Relationship
@@ -748,10 +801,10 @@ WORK_ALIASES = {
 }
 
 
-class _RowChecker:
+class RowChecker:
     """Reads the cells of one row, collecting what is wrong under the file's column names."""
 
-    def __init__(self, number: int, raw: dict[str, Any], labels: dict[str, str], issues: _Issues):
+    def __init__(self, number: int, raw: dict[str, Any], labels: dict[str, str], issues: Issues):
         self.row, self.raw, self.labels, self.issues = number, raw, labels, issues
 
     def error(self, key: str, message: str) -> None:
@@ -807,7 +860,7 @@ _NOT_FOUND = object()
 
 
 @dataclass
-class _Issues:
+class Issues:
     errors: list[RowIssue] = field(default_factory=list)
     warnings: list[RowIssue] = field(default_factory=list)
 
@@ -822,7 +875,7 @@ def check_table(table: Table, mapping: ColumnMapping, *, town) -> ImportCheck:
        household whose 户主 row came last above it;
     4. every member's ID is checked against the live registry.
     """
-    issues = _Issues()
+    issues = Issues()
     labels = {f.key: f.label for f in FIELDS}
     labels.update({key: table.headers[i] or f"{get_column_letter(i + 1)}列" for key, i in mapping.columns.items()})
     records = []
@@ -855,19 +908,13 @@ def _form_households(
     town,
     mapping: ColumnMapping,
     labels: dict[str, str],
-    issues: _Issues,
+    issues: Issues,
 ) -> dict[str, PlannedHousehold]:
-    relationships = _choices(Relationship.choices, RELATIONSHIP_ALIASES)
-    health = _choices(Member.Health.choices, HEALTH_ALIASES)
-    disability = _choices(
-        [(v, label) for v, label in Member.Disability.choices if v],
-        {**{f"{label}残疾": v for v, label in Member.Disability.choices if v}, "无": ""},
-    )
-    grades = _choices(
-        Member.DisabilityGrade.choices,
-        {k: v for v, label in Member.DisabilityGrade.choices for k in (str(v), f"{v}级", str(label)[0])},
-    )
-    ability = _choices(Member.WorkAbility.choices, WORK_ALIASES)
+    relationships = choice_lookup(Relationship.choices, RELATIONSHIP_ALIASES)
+    health = choice_lookup(Member.Health.choices, HEALTH_ALIASES)
+    disability = disability_type_lookup()
+    grades = disability_grade_lookup()
+    ability = choice_lookup(Member.WorkAbility.choices, WORK_ALIASES)
     household_reader = _HouseholdReader(town, mapping)
     fixed_relationship = mapping.fixed.get("relationship")
 
@@ -875,7 +922,7 @@ def _form_households(
     seen_ids: dict[str, int] = {}
     current: str | None = None  # head ID of the household whose 户主 row came last; "" if that row was wrong
     for number, raw in records:
-        check = _RowChecker(number, raw, labels, issues)
+        check = RowChecker(number, raw, labels, issues)
         member_id = check.id_number("id_number", required=True)
         head_id = check.id_number("head_id", required=False)
         head_name = re.sub(r"\s+", "", check.text("head_name"))
@@ -983,9 +1030,9 @@ class _HouseholdReader:
         for g in VillagerGroup.objects.filter(village__town=town):
             self.groups[(g.village_id, g.name)] = g
             self.groups[(g.village_id, g.number)] = g
-        self.hukou = _choices(Household.HukouType.choices, HUKOU_ALIASES)
-        self.status = _choices(Household.DibaoStatus.choices, STATUS_ALIASES)
-        self.poverty = _choices(
+        self.hukou = choice_lookup(Household.HukouType.choices, HUKOU_ALIASES)
+        self.status = choice_lookup(Household.DibaoStatus.choices, STATUS_ALIASES)
+        self.poverty = choice_lookup(
             POVERTY_CHOICES,
             {"已脱贫户": Household.PovertyStatus.LIFTED, "未脱贫户": Household.PovertyStatus.NOT_LIFTED},
         )
@@ -994,16 +1041,9 @@ class _HouseholdReader:
         return key in self.mapping.columns or key in self.mapping.fixed
 
     def village(self, text: str) -> Village | None:
-        """湖滨村, 湖滨村委会, 泥汊镇湖滨村 all name 湖滨村."""
-        text = re.sub(r"\s+", "", text)
-        for prefix in (self.town.county, self.town.name):
-            text = text.removeprefix(prefix)
-        for suffix, back in (("村民委员会", "村"), ("村委会", "村"), ("居民委员会", ""), ("居委会", "")):
-            if text.endswith(suffix) and text not in self.villages:
-                text = text.removesuffix(suffix) + back
-        return self.villages.get(text)
+        return find_village(text, self.villages, self.town)
 
-    def read(self, check: _RowChecker) -> dict[str, Any]:
+    def read(self, check: RowChecker) -> dict[str, Any]:
         fixed = self.mapping.fixed
         village_text = check.text("village")
         village = self.village(village_text)
@@ -1050,7 +1090,7 @@ class _HouseholdReader:
         return data
 
 
-def _check_against_registry(households: dict[str, PlannedHousehold], issues: _Issues, labels: dict[str, str]) -> None:
+def _check_against_registry(households: dict[str, PlannedHousehold], issues: Issues, labels: dict[str, str]) -> None:
     """A live ID number may only be re-imported into the household it already belongs to."""
     ids = [m.data["id_number"] for p in households.values() for m in p.members if m.data["id_number"]]
     existing: dict[str, Member] = {}

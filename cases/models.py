@@ -1543,3 +1543,236 @@ class ComplaintNote(models.Model):
 
     def __str__(self) -> str:
         return f"核查记录 {self.written_at:%Y-%m-%d}"
+
+
+# --- 四、2 建立联动机制: the departments' lists, flags on households, screening tasks (防止漏保) ----
+
+
+class DepartmentList(models.Model):
+    """One list a department gave the town (扶贫办, 残联, 医保, 人社, …), as uploaded: who gave it,
+    of what date, and what comparing it with the registry found."""
+
+    class Department(models.TextChoices):
+        POVERTY = "poverty", _("扶贫办：建档立卡")
+        DISABILITY = "disability", _("残联：残疾人")
+        MEDICAL = "medical", _("医保：大额医疗支出")
+        SOCIAL = "social", _("人社：养老金、就业、失业保险")
+        VEHICLE = "vehicle", _("车辆登记")
+        BUSINESS = "business", _("工商登记")
+        PAYROLL = "payroll", _("财政供养人员")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="department_lists")
+    department = models.CharField(_("部门名单"), max_length=12, choices=Department.choices)
+    source = models.CharField(_("提供单位"), max_length=100)
+    as_of = models.DateField(_("数据日期"))
+    filename = models.CharField(_("文件名"), max_length=200)
+    # 医保: the yearly amount from which spending counts as large; blank: every row of the list is large.
+    medical_threshold = models.DecimalField(_("大额医疗支出标准（元）"), **MONEY, null=True, blank=True)
+    task_due_on = models.DateField(_("排查任务走访期限"))
+    rows = models.PositiveIntegerField(_("人数"), default=0)
+    matched = models.PositiveIntegerField(_("花名册中有"), default=0)
+    flags_raised = models.PositiveIntegerField(_("新增标记"), default=0)
+    tasks_created = models.PositiveIntegerField(_("新增排查任务"), default=0)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("部门名单")
+        verbose_name_plural = _("部门名单")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_department_display()}（{self.source}，{self.as_of:%Y-%m-%d}）"
+
+    @property
+    def unmatched(self) -> int:
+        return self.rows - self.matched
+
+
+class DepartmentRecord(models.Model):
+    """One person in a department's list and what the department says about them, matched to
+    the registry by ID number (a live member) or not."""
+
+    class Outcome(models.TextChoices):
+        MATCHED = "matched", _("花名册中有")
+        UNMATCHED = "unmatched", _("不在花名册中")
+        TASK = "task", _("疑似漏保，已生成排查任务")
+        TASK_EXISTS = "task_exists", _("疑似漏保，已有排查任务")
+        NO_VILLAGE = "no_village", _("疑似漏保，但村（社区）无法识别，未生成排查任务")
+
+    department_list = models.ForeignKey(DepartmentList, on_delete=models.CASCADE, related_name="records")
+    row = models.PositiveIntegerField(_("行号"))
+    name = models.CharField(_("姓名"), max_length=30)
+    id_number = models.CharField(_("身份证号"), max_length=18)
+    village_text = models.CharField(_("名单中的村（社区）"), max_length=50, blank=True)
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # What the department says, in the department's own terms (surveys.departments reads it).
+    facts = models.JSONField(_("部门数据"), default=dict)
+    summary = models.CharField(_("部门记载"), max_length=200, blank=True)
+    # The row shows income or property (a salary, a counted pension, a car, a business): a large
+    # medical spender not in the registry with such a row in any list does not look eligible.
+    shows_means = models.BooleanField(_("显示有收入或财产"), default=False)
+    outcome = models.CharField(_("比对结果"), max_length=12, choices=Outcome.choices)
+
+    class Meta:
+        verbose_name = _("部门名单人员")
+        verbose_name_plural = _("部门名单人员")
+        ordering = ["department_list", "row"]
+        indexes = [
+            # a list's page: its rows in order, those not in the registry first
+            models.Index(fields=["department_list", "outcome", "row"], name="department_record_list_idx"),
+            # a medical spender's income or property in the campaign's other lists
+            models.Index(fields=["id_number", "shows_means"], name="department_record_means_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"第{self.row}行 {self.name}"
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id(self.id_number)
+
+
+class HouseholdFlag(models.Model):
+    """A department's list says otherwise than the household's survey (or, before the survey,
+    the registry): to be checked, and cleared only with a written reason."""
+
+    class Kind(models.TextChoices):
+        POVERTY = "poverty", _("建档立卡状态不一致")
+        DISABILITY = "disability", _("残疾情况不一致")
+        MEDICAL = "medical", _("有大额医疗支出未记录")
+        PENSION = "pension", _("有养老金未申报")
+        UNEMPLOYMENT = "unemployment", _("有失业保险金未申报")
+        EMPLOYMENT = "employment", _("有就业收入未申报")
+        VEHICLE = "vehicle", _("有登记车辆未记录")
+        BUSINESS = "business", _("有工商登记未记录")
+        PAYROLL = "payroll", _("财政供养人员")
+
+    class Basis(models.TextChoices):
+        SURVEY = "survey", _("入户调查")
+        REGISTRY = "registry", _("花名册（尚未入户调查）")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待核实")
+        CLEARED = "cleared", _("已核销")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="household_flags")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="department_flags")
+    # The household's village, kept with the flag so each village's list reads one table.
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+", verbose_name=_("村（社区）"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("成员"))
+    record = models.ForeignKey(DepartmentRecord, on_delete=models.PROTECT, related_name="flags")
+    kind = models.CharField(_("标记"), max_length=12, choices=Kind.choices)
+    basis = models.CharField(_("比对对象"), max_length=8, choices=Basis.choices)
+    # The department's value against the survey's or the registry's: for the roles that see the
+    # whole town (a village's users see the kind only, see surveys.departments.flag_text).
+    detail = models.CharField(_("不一致之处"), max_length=300)
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    cleared_reason = models.TextField(_("核销理由"), blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cleared_at = models.DateTimeField(_("核销时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("标记时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("部门比对标记")
+        verbose_name_plural = _("部门比对标记")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # the flag list: one campaign's flags by status, a village's among them
+            models.Index(fields=["campaign", "status", "village"], name="flag_status_idx"),
+            # the survey, re-visit and decision pages: one household's open flags
+            models.Index(fields=["household", "status"], name="flag_household_idx"),
+        ]
+        constraints = [
+            # a later list saying the same again does not flag the member twice
+            models.UniqueConstraint(
+                fields=["campaign", "member", "kind"], condition=Q(status="open"), name="one_open_flag_per_member_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | (~Q(cleared_reason="") & Q(cleared_at__isnull=False)),
+                name="flag_cleared_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}（{self.get_status_display()}）"
+
+
+class ScreeningTask(models.Model):
+    """防止漏保: someone in a department's list who is not in the registry but looks eligible, for
+    their village to visit with form B by a due date. Closed by registering the household (it
+    then goes on the form-B list) or with a written reason."""
+
+    class Reason(models.TextChoices):
+        POVERTY = "poverty", _("未脱贫建档立卡户")
+        DISABILITY = "disability", _("重度残疾（一、二级）")
+        MEDICAL = "medical", _("大额医疗支出且未见收入")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待走访")
+        REGISTERED = "registered", _("已登记入户")
+        CLOSED = "closed", _("已核销")
+
+    class Closure(models.TextChoices):
+        MOVED = "moved", _("已迁出本村（社区）")
+        DECEASED = "deceased", _("已死亡")
+        NOT_ELIGIBLE = "not_eligible", _("经走访不符合条件")
+        NOT_FOUND = "not_found", _("查无此人")
+        OTHER = "other", _("其他")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="screening_tasks")
+    village = models.ForeignKey(Village, on_delete=models.PROTECT, related_name="+", verbose_name=_("村（社区）"))
+    name = models.CharField(_("姓名"), max_length=30)
+    id_number = models.CharField(_("身份证号"), max_length=18)
+    reason = models.CharField(_("排查原因"), max_length=12, choices=Reason.choices)
+    record = models.ForeignKey(DepartmentRecord, on_delete=models.PROTECT, related_name="tasks")
+    due_on = models.DateField(_("走访期限"))
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("登记的家庭")
+    )
+    closure = models.CharField(_("核销原因"), max_length=14, choices=Closure.choices, blank=True)
+    close_note = models.TextField(_("情况说明"), blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("排查任务")
+        verbose_name_plural = _("排查任务")
+        ordering = ["due_on", "id"]
+        indexes = [
+            # the dashboard and the task list: one campaign's tasks per village by status and due date
+            models.Index(fields=["campaign", "status", "village", "due_on"], name="screening_task_idx"),
+        ]
+        constraints = [
+            # one task per person per campaign, whatever list names them again
+            models.UniqueConstraint(fields=["campaign", "id_number"], name="one_screening_task_per_person"),
+            models.CheckConstraint(
+                condition=~Q(status="registered") | Q(household__isnull=False, closed_at__isnull=False),
+                name="screening_task_registered_has_household",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | (~Q(closure="") & ~Q(close_note="") & Q(closed_at__isnull=False)),
+                name="screening_task_closed_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"排查任务（{self.get_reason_display()}）{self.get_status_display()}"
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id(self.id_number)
+
+    def is_overdue(self, today: dt.date | None = None) -> bool:
+        return self.status == self.Status.OPEN and self.due_on < (today or timezone.localdate())

@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("surveys/", include("surveys.urls")),
+    path("departments/", include("surveys.department_urls")),
     path("dashboard/", include("reports.dashboard_urls")),
     path("", include("reports.urls")),
     path("", include("cases.urls")),
