@@ -46,7 +46,7 @@ from .forms import (
     StatusFilterForm,
     apply_domain_error,
 )
-from .lists import page_size
+from .lists import page_size, several_villages
 from .models import Case, Complaint, Decision, GreenChannel, Household, Member, TemporaryAid, Village
 from .services import DomainError
 
@@ -72,12 +72,6 @@ def _filtered(request, qs, statuses: dict[str, str], *, village_field: str = "vi
     query = request.GET.copy()
     query.pop("page", None)
     return form, page, query.urlencode()
-
-
-def several_villages(user) -> bool:
-    """Whether the village filter has a choice to offer (read from the user's scope, no query)."""
-    scope = roles.village_scope(user)
-    return scope is None or len(scope) > 1
 
 
 def _status(request, statuses: dict[str, str]) -> str:
@@ -493,8 +487,6 @@ def aid_pay(request, public_id):
 
 # --- complaints -------------------------------------------------------------------------------
 
-KINDS = {"complaints": "投诉举报", "objections": "公示异议"}
-
 
 @login_required
 @require_GET
@@ -502,7 +494,7 @@ def complaint_list(request):
     """Complaints with their status and overdue flags; the 公示's objections, read-only, on their own tab."""
     roles.require(roles.can_read_complaints(request.user))
     campaign = get_current_campaign(request)
-    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "complaints"
+    kind = request.GET.get("kind") if request.GET.get("kind") in complaints.KINDS else "complaints"
     today = timezone.localdate()
     if kind == "objections":
         statuses = {k: v[0] for k, v in complaints.OBJECTION_FILTERS.items()}
@@ -531,7 +523,7 @@ def complaint_list(request):
         {
             "campaign": campaign,
             "kind": kind,
-            "kinds": KINDS,
+            "kinds": complaints.KINDS,
             "form": form,
             "page": page,
             "query": query,

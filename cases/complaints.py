@@ -27,6 +27,9 @@ from .services import DomainError
 # Sent inside the transaction that marked a case row for the full check: case, actor, reason.
 full_check_marked = Signal()
 
+# The complaint list's two tabs (its page and its export).
+KINDS = {"complaints": "投诉举报", "objections": "公示异议"}
+
 
 def check_open(campaign: Campaign) -> None:
     if campaign.current_phase == Campaign.PhaseNumber.CLOSED:

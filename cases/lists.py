@@ -69,6 +69,12 @@ class ByVillage(Sequence):
         return list(rows[skip : skip + stop - start])
 
 
+def several_villages(user) -> bool:
+    """Whether the village filter has a choice to offer (read from the user's scope, no query)."""
+    scope = roles.village_scope(user)
+    return scope is None or len(scope) > 1
+
+
 def page_size() -> int:
     return settings.LIST_PAGE_SIZE
 

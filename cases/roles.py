@@ -126,6 +126,13 @@ def can_review_county(user) -> bool:
     return role_of(user) in COUNTY_REVIEWERS
 
 
+def can_see_samples(user) -> bool:
+    """Which households the town or the county re-visits (and which it checks in full): for the
+    roles that see the whole town — a village must not know in advance which of its households
+    will be visited."""
+    return village_scope(user) is None
+
+
 def can_see_reporters(user) -> bool:
     """Who objected to a 公示 or reported a complaint, and how to reach them: for the town office
     that handles them and the county, not for the village named nor every reader."""

@@ -16,12 +16,14 @@ from cases.services import DomainError
 from surveys.access import get_revisit_for_user, get_survey_for_user
 from surveys.models import Revisit, Sample, Survey
 
-from . import exports, pdf
+from . import exports, list_exports, pdf
+from .downloads import record_download
 from .models import Export
 
 
-def _wants_full_ids(request) -> bool:
-    """Full ID numbers only on a POST that asks for them, by a role that may see them (403 otherwise)."""
+def wants_full_ids(request) -> bool:
+    """Full ID numbers only on a POST that asks for them, by a role that may see them (403 otherwise).
+    (The list exports ask the same way.)"""
     if request.method != "POST" or request.POST.get("full_ids") != "1":
         return False
     roles.require(roles.can_read_full_ids(request.user))
@@ -45,13 +47,22 @@ def survey_pdf(request, public_id):
     survey = get_survey_for_user(request, public_id)
     if survey.is_draft:
         raise Http404("草稿不能打印，请提交后再打印。")
-    full_ids = _wants_full_ids(request)
+    full_ids = wants_full_ids(request)
     survey = pdf.surveys_for_print(Survey.objects.filter(pk=survey.pk)).get()
     if full_ids:
         exports.record_reveal([survey.household], actor=request.user, campaign=survey.campaign)
     head = next((m.name for m in survey.members.all() if m.relationship == Member.Relationship.HEAD), "")
     name = f"{survey.household.village.name}{head}户_表{survey.form}_第{survey.version}版.pdf"
-    return _pdf_response(pdf.write_pdf([pdf.render_survey(survey, full_ids=full_ids)]), name)
+    content = pdf.write_pdf([pdf.render_survey(survey, full_ids=full_ids)])
+    record_download(
+        actor=request.user,
+        what=_what(f"入户调查表（表{survey.form}）", full_ids),
+        obj=survey,
+        campaign=survey.campaign,
+        household=survey.household,
+        filters=request.GET,
+    )
+    return _pdf_response(content, name)
 
 
 @login_required
@@ -59,7 +70,7 @@ def survey_pdf(request, public_id):
 def revisit_pdf(request, public_id):
     """The town's (or county's) re-visit record with its comparison, differences and verdicts."""
     revisit = get_revisit_for_user(request, public_id)
-    full_ids = _wants_full_ids(request)
+    full_ids = wants_full_ids(request)
     revisit = pdf.revisits_for_print(Revisit.objects.filter(pk=revisit.pk)).get()
     pdf.attach_surveys([revisit], [])
     if full_ids:
@@ -68,9 +79,23 @@ def revisit_pdf(request, public_id):
             actor=request.user,
             campaign=revisit.survey.campaign,
             what="打印入户核查记录，显示完整身份证号",
+            on=revisit,
         )
     name = f"{revisit.entry.household.village.name}_入户核查记录.pdf"
-    return _pdf_response(pdf.write_pdf([pdf.render_revisit(revisit, full_ids=full_ids)]), name)
+    content = pdf.write_pdf([pdf.render_revisit(revisit, full_ids=full_ids)])
+    # not on the household's timeline: its village does not see the higher levels' checks
+    record_download(
+        actor=request.user,
+        what=_what("入户核查记录", full_ids),
+        obj=revisit,
+        campaign=revisit.survey.campaign,
+        filters=request.GET,
+    )
+    return _pdf_response(content, name)
+
+
+def _what(title: str, full_ids: bool) -> str:
+    return f"{title}（PDF{'，含完整身份证号' if full_ids else ''}）"
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -81,7 +106,7 @@ def _start(request, back, **scope):
     campaign = get_current_campaign(request)
     try:
         export = exports.request_export(
-            actor=request.user, campaign=campaign, full_ids=_wants_full_ids(request), **scope
+            actor=request.user, campaign=campaign, full_ids=wants_full_ids(request), **scope
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -138,7 +163,7 @@ def export_list(request):
         .select_related("village", "sample")
         .order_by("-created_at")[:50]
     )
-    return render(request, "reports/exports.html", {"exports": items})
+    return render(request, "reports/exports.html", {"exports": items, "list_jobs": list_exports.jobs_of(request.user)})
 
 
 @login_required
@@ -186,6 +211,14 @@ def export_download(request, public_id):
         roles.require(roles.can_read_full_ids(request.user))
     if export.status != Export.Status.DONE or not export.file:
         raise Http404("文件尚未生成或已过期删除。")
+    record_download(
+        actor=request.user,
+        what=f"{export.scope_label}{_what('入户调查表（批量）', export.full_ids)}",
+        obj=export,
+        campaign=export.campaign,
+        filters=request.GET,
+        rows=export.done,
+    )
     return FileResponse(
         export.file.open("rb"), as_attachment=True, filename=export.filename(), content_type="application/pdf"
     )

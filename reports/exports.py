@@ -41,14 +41,18 @@ INTERRUPTED = "生成中断：后台进程已停止（如重启）。请点击�
 FAILED = "生成失败：系统内部错误，已记录。请点击“重新生成”；如仍失败请联系管理员。"
 
 
-def record_reveal(households: list[Household], *, actor, campaign: Campaign, batch=None, what: str = "") -> None:
+def record_reveal(
+    households: list[Household], *, actor, campaign: Campaign, batch=None, what: str = "", on=None
+) -> None:
     """Printing full ID numbers is a reveal, recorded like the household page's (one event
-    per household, in one query)."""
+    per household, in one query). `on`: what was printed, when it is a higher level's check (a
+    sample, a re-visit): the event names it, so that the household's village, which does not
+    see those checks on the timeline, does not learn of the check from the reveal."""
     events = [
         audit.record(
             actor=actor,
             action=AuditEvent.Action.VIEW_ID,
-            obj=h,
+            obj=on or h,
             household=h,
             campaign=campaign,
             reason=what or FULL_ID_REASON,
@@ -304,6 +308,7 @@ def _build(export: Export) -> None:
                     campaign=export.campaign,
                     batch=export.public_id,
                     what=f"批量{FULL_ID_REASON}（{export.scope_label}）",
+                    on=export.sample,
                 )
             part = Path(folder) / f"{number:05d}.pdf"
             if chunk.documents:

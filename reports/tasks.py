@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from . import exports
+from . import exports, list_exports
+
+
+def tidy() -> None:
+    """After each job: files past their time, silent jobs, and the queue's rows past their use."""
+    exports.cleanup()
+    list_exports.prune()
 
 
 @task()
@@ -13,4 +19,14 @@ def build_export(export_id: int, attempt: int) -> None:
     try:
         exports.build(export_id, attempt)
     finally:
-        exports.cleanup()
+        tidy()
+
+
+@task(takes_context=True)
+def build_list_export(context, user_id: int, kind: str, args: dict, params: dict, full_ids: bool = False) -> dict:
+    """Write a list page's rows as a workbook (a list too long to write in the request); what it
+    returns is the job's record (rows, file name, or why there is no file)."""
+    try:
+        return list_exports.build_job(context.task_result.id, user_id, kind, args, params, full_ids)
+    finally:
+        tidy()

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import roles
 from cases.access import get_current_campaign, public_uuid, scoped
-from cases.assistance_views import several_villages
 from cases.forms import HouseholdForm, StatusFilterForm, apply_domain_error, date_field
 from cases.importer import (
     ColumnMapping,
@@ -33,7 +32,7 @@ from cases.importer import (
     posted_headers,
     read_table,
 )
-from cases.lists import page_size
+from cases.lists import page_size, several_villages
 from cases.models import (
     DepartmentList,
     DepartmentRecord,

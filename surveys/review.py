@@ -133,6 +133,22 @@ def proposal_for(case: Case) -> Proposal | None:
     return proposals(case.campaign, [case]).get(case.pk)
 
 
+# A list's filters: its label, its condition, and the review states it counts in the tallies.
+DECIDED = [s for s in Case.Review.values if s != Case.Review.UNDECIDED]
+STATUSES = {
+    "left": ("待决定", Q(review=Case.Review.UNDECIDED), [Case.Review.UNDECIDED]),
+    "returned": ("县级退回待答复", Q(review=Case.Review.RETURNED), [Case.Review.RETURNED]),
+    "decided": ("已决定", ~Q(review=Case.Review.UNDECIDED), DECIDED),
+    "": ("全部", Q(), Case.Review.values),
+}
+# The county's list: the same, by the states the county answers.
+COUNTY_STATUSES = {
+    "sent": ("待审批", Q(review=Case.Review.SENT), [Case.Review.SENT]),
+    "returned": ("已退回镇里", Q(review=Case.Review.RETURNED), [Case.Review.RETURNED]),
+    "approved": ("已批准", Q(review=Case.Review.APPROVED), [Case.Review.APPROVED]),
+}
+
+
 def review_cases(campaign: Campaign, user):
     """The case rows the user may see in the review lists, with what the rows show."""
     return (

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,15 +27,8 @@ from cases.services import DomainError
 
 from . import review
 from .models import Difference, Revisit, Sample, TownReport
+from .review import COUNTY_STATUSES, STATUSES
 
-# A list's filters: its label, its condition, and the review states it counts in the tallies.
-DECIDED = [s for s in Case.Review.values if s != Case.Review.UNDECIDED]
-STATUSES = {
-    "left": ("待决定", Q(review=Case.Review.UNDECIDED), [Case.Review.UNDECIDED]),
-    "returned": ("县级退回待答复", Q(review=Case.Review.RETURNED), [Case.Review.RETURNED]),
-    "decided": ("已决定", ~Q(review=Case.Review.UNDECIDED), DECIDED),
-    "": ("全部", Q(), Case.Review.values),
-}
 HEADS = review.HEADS
 
 
@@ -148,6 +141,7 @@ def decisions(request):
             "total_left": sum(r["left"] for r in summary),
             "returned": sum(c.get(Case.Review.RETURNED, 0) for c in counts.values()),
             "whole_town": roles.village_scope(request.user) is None,
+            "sees_samples": roles.can_see_samples(request.user),
             "ready": page.paginator.count if ready is not None else None,
             "village_left": village is not None and counts.get(village.id, {}).get(Case.Review.UNDECIDED, 0),
         },
@@ -242,6 +236,7 @@ def decide(request, household_id):
         {
             "campaign": campaign,
             "case": case,
+            "sees_samples": roles.can_see_samples(request.user),
             "household": case.household,
             "head": heads[0] if heads else None,
             "proposal": proposal,
@@ -446,12 +441,6 @@ def town_report_send(request):
 
 
 # --- phase 4: the county approves or returns ---------------------------------------------------
-
-COUNTY_STATUSES = {
-    "sent": ("待审批", Q(review=Case.Review.SENT), [Case.Review.SENT]),
-    "returned": ("已退回镇里", Q(review=Case.Review.RETURNED), [Case.Review.RETURNED]),
-    "approved": ("已批准", Q(review=Case.Review.APPROVED), [Case.Review.APPROVED]),
-}
 
 
 @login_required

@@ -503,8 +503,7 @@ def _sample_reader(request, level: str):
     advance which of its households will be re-visited."""
     if level not in Sample.Level.values:
         raise Http404
-    if roles.village_scope(request.user) is not None:
-        roles.require(False)
+    roles.require(roles.can_see_samples(request.user))
     return get_current_campaign(request)
 
 

@@ -1,6 +1,8 @@
-"""The real worker: `manage.py db_worker`, a process of its own, takes a batch from the database
-queue and makes the file; killed mid-batch, it leaves the job retryable, not stuck "running"."""
+"""The real worker: `manage.py db_worker`, a process of its own, takes a batch (or a long list's
+Excel) from the database queue and makes the file; killed mid-batch, it leaves the job retryable,
+not stuck "running", in the Export table and in the queue's own."""
 
+import datetime as dt
 import os
 import secrets
 import signal
@@ -10,9 +12,14 @@ import time
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from openpyxl import load_workbook
 
-from cases.models import Campaign, Profile, Village
-from reports import exports
+from cases.models import Campaign, Household, Profile, Village
+from reports import exports, list_exports
+from reports.models import Export
 from surveys.models import Survey
 from tests.deploy.conftest import database_url, environment, on_postgresql
 
@@ -98,6 +105,12 @@ def test_a_worker_killed_mid_batch_leaves_the_job_retryable(queued_village_batch
             os.killpg(process.pid, signal.SIGKILL)
     export.refresh_from_db()
     assert export.status == "running" and not export.file  # what a dead worker leaves behind
+    (task,) = DBTaskResult.objects.filter(task_path="reports.tasks.build_export")
+    assert task.status == "RUNNING"  # and in django-tasks' own table
+    # Even if nobody clears it, a job silent for EXPORT_STALL_MINUTES is offered again.
+    Export.objects.filter(pk=export.pk).update(heartbeat_at=timezone.now() - dt.timedelta(minutes=6))
+    export.refresh_from_db()
+    assert export.is_stalled and export.can_retry and not export.is_pending
 
     # The production profile clears it before starting its worker again.
     cleared = subprocess.run(  # noqa: S603 - our own command, no shell
@@ -110,6 +123,8 @@ def test_a_worker_killed_mid_batch_leaves_the_job_retryable(queued_village_batch
     assert cleared.returncode == 0 and "标记中断的生成任务1个" in cleared.stdout, cleared.stderr
     export.refresh_from_db()
     assert export.status == "failed" and export.can_retry and "生成中断" in export.error
+    task.refresh_from_db()
+    assert task.status == "FAILED"  # not left "running" in the queue's table either
 
     exports.retry_export(export, actor=export.requested_by)
     done = subprocess.run(  # noqa: S603 - our own command, no shell
@@ -118,3 +133,21 @@ def test_a_worker_killed_mid_batch_leaves_the_job_retryable(queued_village_batch
     assert done.returncode == 0, done.stderr
     export.refresh_from_db()
     assert (export.status, export.done, export.attempt) == ("done", export.total, 2)
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"FAILED", "SUCCESSFUL"}
+
+
+def test_the_worker_process_writes_a_long_list_as_excel(verify_town, settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    town = get_user_model().objects.get(username="town")
+    job_id = list_exports.request_job(actor=town, kind="households", args={}, params={"status": "active"})
+    done = subprocess.run(  # noqa: S603 - our own command, no shell
+        worker("--batch"), env=worker_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    job = list_exports.get_job(job_id, town)
+    active = Household.objects.filter(dibao_status="active")
+    assert (job.status, job.rows) == ("done", active.count())
+    book = load_workbook(job.path, read_only=True)
+    assert book.sheetnames == ["家庭", "成员", "说明"]
+    assert list(book["家庭"].iter_rows(values_only=True))[-1][0] == f"合计（{active.count()}户）"

@@ -159,3 +159,18 @@ def test_it_shows_the_county_bulk_approval_only_once_the_village_is_drawn(
     ready = review.county_bulk_ready(campaign).filter(village=village).count()
     tab = client.get(url, {"village": village.code, "status": "bulk"}).content.decode()
     assert f"{village.name}：批准{ready}户" in tab
+
+
+def test_it_does_not_tell_a_village_which_of_its_households_are_sampled(client, verify_town, cadre_a, village_a):
+    sample, _ = services.draw_sample(verify_town, level="town", actor=cadre_a.__class__.objects.get(username="town"))
+    entry = sample.entries.filter(village=village_a).select_related("household").first()
+    client.force_login(cadre_a)
+    listed = client.get(reverse("review_decisions"), {"village": village_a.code}).content.decode()
+    page = client.get(reverse("review_decide", args=[entry.household.public_id])).content.decode()
+    for html in (listed, page):
+        assert "镇级核查（待核查）" not in html and "全面核查</span>" not in html
+    assert client.get(reverse("survey_sample", args=["town"])).status_code == 403
+    client.force_login(cadre_a.__class__.objects.get(username="town"))
+    assert (
+        "镇级核查（待核查）" in client.get(reverse("review_decide", args=[entry.household.public_id])).content.decode()
+    )

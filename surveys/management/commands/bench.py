@@ -32,6 +32,7 @@ from cases.models import (
     Profile,
 )
 from cases.services import retally
+from reports import bench as reports_bench
 from surveys import review, services
 from surveys.demo import generate_surveys, revisit_as_found
 from surveys.models import (
@@ -191,6 +192,7 @@ class Command(BaseCommand):
             runs = runs[1:]  # the first one warms up
             results[size]["提交调查"] = (statistics.median(t for t, _ in runs), {q for _, q in runs})
             self.phases_3_and_4(campaign, size, results[size])
+            results[size].update(reports_bench.run(campaign, size, out=self.stdout, repeat=self.repeat))
         return results
 
     def once(self, label, results, action):
