@@ -1,10 +1,12 @@
 """The leadership dashboard's figures: per village, per work group and for the whole area.
 
 Each kind of figure is one aggregate query grouped by village, whatever the number of
-households: coverage from the villages' tallies (`coverage_by_village`), the case rows'
-sampling and decisions, the re-visits' differences, complaints, the green channel, and
-the work groups' villages. Work groups and the total are sums of the village rows, so
-every figure on the page adds up to the same lists the town works from.
+households: coverage and the case rows' sampling and decisions from the villages' tallies
+(`VillageTally`, kept by the services that move a case row), the monthly amounts before and
+after, the re-visits' differences, complaints, the green channel, policy outreach (flyers,
+awareness, training: `reports.outreach`) and the work groups' villages. Work groups and the
+total are sums of the village rows, so every figure on the page adds up to the same lists the
+town works from.
 
 "Overdue" is the lists' own rule: `complaints_for(..., "overdue")`, `green_overdue_q`,
 `report_state` (the village 上报 against its deadline).
@@ -22,17 +24,18 @@ from django.db.models import Count, Q, Sum
 
 from cases.assistance import green_for, green_overdue_q
 from cases.complaints import complaints_for
-from cases.models import Campaign, Case, Decision, GreenChannel, Household, Village, WorkGroup
+from cases.models import Campaign, Case, Decision, GreenChannel, Household, Village, VillageTally, WorkGroup
 from surveys.models import Difference
 from surveys.services import coverage_by_village
 
+from .outreach import policy_by_village, training_by_village, training_totals
 from .timeline import ReportState, report_state
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 VERDICTS = [("", "待认定"), *Difference.Verdict.choices]
 OUTCOMES = Decision.Outcome.choices
-# The case rows' counts per village (`_case_counts`), one annotation each.
+# The case rows' counts per village (`_case_counts`, from the tallies), one annotation each.
 CASE_COUNTS = (
     "reported",
     "town_sampled",
@@ -82,6 +85,13 @@ class Figures:
     complaints_overdue: int = 0
     green_owed: int = 0
     green_overdue: int = 0
+    # 送政策: submitted surveys, of them with the flyer delivered and knowing the policy; cadres
+    # trained (attendances), and the sessions attended (a village's; the total's are distinct)
+    policy_asked: int = 0
+    flyers: int = 0
+    knows_policy: int = 0
+    trained: int = 0
+    trainings: int = 0
     # what is left in the current phase (see `left_in_phase`)
     left: int = 0
 
@@ -93,6 +103,10 @@ class Figures:
         "complaints_overdue",
         "green_owed",
         "green_overdue",
+        "policy_asked",
+        "flyers",
+        "knows_policy",
+        "trained",
         "left",
     )
     COUNTERS = ("reports", "outcomes", "town_verdicts", "county_verdicts")
@@ -120,6 +134,14 @@ class Figures:
     @property
     def county_sampled_percent(self) -> int:
         return percent(self.county_sampled, self.reported)
+
+    @property
+    def flyers_percent(self) -> int:
+        return percent(self.flyers, self.policy_asked)
+
+    @property
+    def knows_percent(self) -> int:
+        return percent(self.knows_policy, self.policy_asked)
 
     @property
     def amount_change(self) -> Decimal:
@@ -180,7 +202,32 @@ class Dashboard:
 
 
 def _case_counts(campaign: Campaign, villages: list[Village]) -> dict[int, dict]:
-    """One query: per village, the case rows' sampling, review stages, outcomes and amounts."""
+    """One query over the villages' tallies (a few rows per village, not every household): per
+    village, the case rows' sampling, review stages and outcomes."""
+    reported = Q(stage=Case.Stage.REPORTED)
+    rows = (
+        VillageTally.objects.filter(campaign=campaign, village__in=villages)
+        .values("village_id")
+        .annotate(
+            reported=Sum("households", filter=reported),
+            **{flag: Sum(flag) for flag in VillageTally.FLAGS},
+            # as the decision list counts them: reported rows, undecided or not
+            decisions_left=Sum("households", filter=reported & Q(review=Case.Review.UNDECIDED)),
+            decided=Sum("households", filter=reported & ~Q(review=Case.Review.UNDECIDED)),
+            sent=Sum("households", filter=Q(review=Case.Review.SENT)),
+            returned=Sum("households", filter=Q(review=Case.Review.RETURNED)),
+            approved=Sum("households", filter=Q(review=Case.Review.APPROVED)),
+            **{f"outcome_{key}": Sum("households", filter=Q(outcome=key)) for key, _ in OUTCOMES},
+        )
+        .order_by()
+    )
+    # a sum over no rows is NULL
+    return {r["village_id"]: {k: v or 0 for k, v in r.items()} for r in rows}
+
+
+def _amounts(campaign: Campaign, villages: list[Village]) -> dict[int, dict]:
+    """One query: per village, the monthly amounts paid before the review (households in dibao)
+    and after it (the current decision's amount, else the amount paid now)."""
     active = Q(household__dibao_status=Household.DibaoStatus.ACTIVE)
     after = models.Case(
         models.When(decision__isnull=False, then="decision__monthly_amount"),
@@ -188,27 +235,12 @@ def _case_counts(campaign: Campaign, villages: list[Village]) -> dict[int, dict]
         default=models.Value(ZERO),
         output_field=models.DecimalField(max_digits=12, decimal_places=2),
     )
-    reported = Q(stage=Case.Stage.REPORTED)
     rows = (
         Case.objects.in_scope()
         .filter(campaign=campaign, village__in=villages)
         .values("village_id")
-        .annotate(
-            reported=Count("id", filter=reported),
-            town_sampled=Count("id", filter=Q(town_sampled=True)),
-            town_revisited=Count("id", filter=Q(town_revisited=True)),
-            county_sampled=Count("id", filter=Q(county_sampled=True)),
-            county_revisited=Count("id", filter=Q(county_revisited=True)),
-            # as the decision list counts them: reported rows, undecided or not
-            decisions_left=Count("id", filter=reported & Q(review=Case.Review.UNDECIDED)),
-            decided=Count("id", filter=reported & ~Q(review=Case.Review.UNDECIDED)),
-            sent=Count("id", filter=Q(review=Case.Review.SENT)),
-            returned=Count("id", filter=Q(review=Case.Review.RETURNED)),
-            approved=Count("id", filter=Q(review=Case.Review.APPROVED)),
-            **{f"outcome_{key}": Count("id", filter=Q(outcome=key)) for key, _ in OUTCOMES},
-            amount_before=Sum("household__monthly_amount", filter=active),
-            amount_after=Sum(after),
-        )
+        .annotate(amount_before=Sum("household__monthly_amount", filter=active), amount_after=Sum(after))
+        .order_by()
     )
     return {r["village_id"]: r for r in rows}
 
@@ -233,15 +265,19 @@ def _per_village(qs, **annotations) -> dict[int, dict]:
 
 
 def build_dashboard(
-    campaign: Campaign, villages, *, today: dt.date, with_complaints: bool, with_samples: bool
+    campaign: Campaign, villages, *, today: dt.date, with_complaints: bool, whole_area: bool
 ) -> Dashboard:
     """The figures of `villages` (already narrowed to the reader's area) in a fixed number of
-    queries: coverage (2), case rows (1), differences (1, `with_samples`), complaints (2,
-    `with_complaints`), green channel (1), work groups (1)."""
+    queries: coverage (2), case rows' tallies (1), amounts (1), differences (1, `whole_area`),
+    complaints (2, `with_complaints`), green channel (1), policy outreach (3), work groups (1).
+
+    `whole_area`: the reader sees every village, so the samples' differences are theirs to see
+    and the training total counts every session with the town's own attendees."""
     villages = list(villages)
     coverage = coverage_by_village(campaign, villages)
     cases = _case_counts(campaign, villages)
-    verdicts = _verdicts(campaign, villages) if with_samples else {}
+    amounts = _amounts(campaign, villages)
+    verdicts = _verdicts(campaign, villages) if whole_area else {}
     complaints_open = complaints_overdue = {}
     if with_complaints:
         # the whole town's, as only the roles that see every village read complaints
@@ -252,11 +288,15 @@ def build_dashboard(
         owed=Count("id"),
         overdue=Count("id", filter=green_overdue_q(today)),
     )
+    policy = policy_by_village(campaign, villages)
+    trained = training_by_village(campaign, villages)
     phase = campaign.current_phase
     rows: list[Figures] = []
     for cov in coverage:
         village = cov["village"]
         c = cases.get(village.id, {})
+        money = amounts.get(village.id, {})
+        asked = policy.get(village.id, {})
         state = report_state(cov["report"], deadline=campaign.village_report_deadline, today=today)
         row = Figures(
             name=village.name,
@@ -269,12 +309,17 @@ def build_dashboard(
             town_verdicts=verdicts.get(village.id, {}).get("town", Counter()),
             county_verdicts=verdicts.get(village.id, {}).get("county", Counter()),
             # SQLite sums decimals as floats: back to yuan and fen
-            amount_before=Decimal(c.get("amount_before") or ZERO).quantize(CENT),
-            amount_after=Decimal(c.get("amount_after") or ZERO).quantize(CENT),
+            amount_before=Decimal(money.get("amount_before") or ZERO).quantize(CENT),
+            amount_after=Decimal(money.get("amount_after") or ZERO).quantize(CENT),
             complaints_open=complaints_open.get(village.id, {}).get("n", 0),
             complaints_overdue=complaints_overdue.get(village.id, {}).get("n", 0),
             green_owed=green.get(village.id, {}).get("owed", 0),
             green_overdue=green.get(village.id, {}).get("overdue", 0),
+            policy_asked=asked.get("asked", 0),
+            flyers=asked.get("flyers", 0),
+            knows_policy=asked.get("knows", 0),
+            trained=trained.get(village.id, {}).get("attendees", 0),
+            trainings=trained.get(village.id, {}).get("sessions", 0),
             **{key: c.get(key, 0) for key in CASE_COUNTS},
         )
         row.left = left_in_phase(row, phase)
@@ -296,6 +341,10 @@ def build_dashboard(
     if with_complaints and None in complaints_open:
         total.complaints_open += complaints_open[None]["n"]
         total.complaints_overdue += complaints_overdue.get(None, {}).get("n", 0)
+    # sessions are counted once, however many villages came; the town's own staff count in the total
+    sessions = training_totals(campaign, villages, whole_area=whole_area)
+    total.trainings = sessions["sessions"]
+    total.trained += sessions["town_attendees"]
     return Dashboard(
         villages=rows, work_groups=list(groups.values()), total=total, left_label=LEFT_LABELS.get(phase, "")
     )

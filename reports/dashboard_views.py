@@ -14,7 +14,8 @@ from .timeline import build_timeline
 
 @login_required
 def dashboard(request):
-    """进度看板: where the campaign stands in the reader's villages. Read-only for every role.
+    """进度看板: where the campaign stands in the reader's villages, the policy outreach (flyers,
+    awareness, training) with it. Read-only for every role.
 
     The sample's figures and the complaints are for the roles that see the whole town, as
     their lists are: a village must not learn which of its households are to be re-visited,
@@ -29,7 +30,7 @@ def dashboard(request):
         villages,
         today=today,
         with_complaints=roles.can_read_complaints(request.user),
-        with_samples=whole_area,
+        whole_area=whole_area,
     )
     return render(
         request,

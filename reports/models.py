@@ -124,3 +124,56 @@ class Export(models.Model):
         """What the browser saves it as (Chinese, without anything personal)."""
         made = timezone.localtime(self.finished_at or self.created_at)
         return f"{self.scope_label}入户调查表_{made:%Y%m%d_%H%M}.pdf"
+
+
+class TrainingSession(models.Model):
+    """送政策 (二、3): a training of the town's and villages' cadres on the dibao policy and its
+    procedure, with how many came from each village. Recorded by the town office."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey("cases.Campaign", on_delete=models.PROTECT, related_name="+")
+    held_on = models.DateField(_("培训日期"))
+    place = models.CharField(_("培训地点"), max_length=100)
+    topic = models.CharField(_("培训内容"), max_length=200)
+    # The town's own staff (社会事务办, the cadres assigned to the work groups) beside the villages'.
+    town_attendees = models.PositiveSmallIntegerField(_("镇机关参加人数"), default=0)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("登记人")
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("政策培训")
+        verbose_name_plural = _("政策培训")
+        indexes = [
+            # the training list: one campaign's sessions, latest first
+            models.Index(fields=["campaign", "-held_on"], name="training_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.held_on:%m月%d日} {self.topic}"
+
+
+class TrainingAttendance(models.Model):
+    """How many cadres of one village attended a training session (only villages that came)."""
+
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="attendance")
+    village = models.ForeignKey(
+        "cases.Village", on_delete=models.PROTECT, related_name="+", verbose_name=_("村（社区）")
+    )
+    attendees = models.PositiveSmallIntegerField(_("参加人数"))
+
+    class Meta:
+        verbose_name = _("培训参加人数")
+        verbose_name_plural = _("培训参加人数")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "village"], name="one_attendance_per_village"),
+            models.CheckConstraint(condition=Q(attendees__gt=0), name="attendance_positive"),
+        ]
+        indexes = [
+            # the dashboard's per-village sums and a village cadre's list: by village
+            models.Index(fields=["village", "session"], name="attendance_village_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village} {self.attendees}人"

@@ -105,6 +105,7 @@ class Command(BaseCommand):
             ("本村调查名单（全部）", busy_cadre, f"/surveys/villages/{busy.code}/", {}),
             ("本村调查名单（未走访）", busy_cadre, f"/surveys/villages/{busy.code}/", {"status": "not_visited"}),
             ("调查表（草稿）", busy_cadre, f"/surveys/{draft.public_id}/edit/", {}),
+            ("进度看板（全镇）", user_model.objects.get(username="leader"), "/dashboard/", {}),
         ]
 
     def ready_drafts(self, campaign, count):
