@@ -45,6 +45,8 @@ def test_it_allows_inline_styles_only_in_style_attributes(client, db):
 def test_it_has_no_inline_script_in_any_template():
     inline = []
     for template in TEMPLATES.rglob("*.html"):
+        if template.parent == TEMPLATES / "reports" / "pdf":
+            continue  # read by WeasyPrint to make a PDF, never served to a browser
         text = template.read_text(encoding="utf-8")
         for tag in re.findall(r"<script\b[^>]*>", text):
             if "src=" not in tag:
