@@ -31,7 +31,7 @@ from .models import (
     Objection,
     Village,
 )
-from .services import DomainError, retally
+from .services import DomainError, follow_payments, retally
 
 Outcome = Decision.Outcome
 # A dibao household keeps, changes or leaves its dibao; temporary assistance for it is a
@@ -273,7 +273,7 @@ def decide(
         raise DomainError("与当前决定相同（含理由），无需重新决定。")
     decision.save()
     _point_case_at(case, decision)
-    case.save(update_fields=["decision", "outcome", "review", "updated_at"])
+    case.save(update_fields=["decision", "outcome", "review", "amount_after", "updated_at"])
     retally(case.campaign, [case.village_id])
     event = _decision_event(decision, case, before, actor=actor)
     if event is not None:
@@ -288,6 +288,7 @@ def _same(a: Decision, b: Decision) -> bool:
 
 def _point_case_at(case: Case, decision: Decision) -> None:
     case.decision, case.outcome, case.updated_at = decision, decision.outcome, timezone.now()
+    case.amount_after = decision.monthly_amount
     if case.review == Case.Review.RETURNED:
         case.review = Case.Review.SENT  # the town's answer goes back to the county
     elif case.review != Case.Review.ON_NOTICE:
@@ -331,7 +332,7 @@ def decide_as_proposed(campaign: Campaign, proposals: dict[int, Proposal], *, ac
     for case, decision in zip(cases, decisions, strict=True):
         _point_case_at(case, decision)
         events.append(_decision_event(decision, case, None, actor=actor))
-    Case.objects.bulk_update(cases, ["decision", "outcome", "review", "updated_at"])
+    Case.objects.bulk_update(cases, ["decision", "outcome", "review", "amount_after", "updated_at"])
     retally(campaign, {case.village_id for case in cases})
     AuditEvent.objects.bulk_create(events)
     return len(decisions)
@@ -645,6 +646,7 @@ def _save_registry(household: Household) -> None:
     household.version += 1
     household.updated_at = timezone.now()
     household.save()
+    follow_payments([household.pk])
 
 
 def take_effect(case: Case, decision: Decision, effective_from: dt.date, *, actor, gradual_months: int = 0) -> None:

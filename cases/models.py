@@ -842,6 +842,13 @@ class Case(models.Model):
         db_index=False,
     )
     outcome = models.CharField(_("决定"), max_length=10, blank=True, default="")
+    # The monthly amount paid when the household was listed (0 outside dibao), and after the
+    # review (the current decision's amount; until then the same): the dashboard sums them.
+    amount_before = models.DecimalField(_("复核前月保障金"), max_digits=12, decimal_places=2, default=0)
+    amount_after = models.DecimalField(_("复核后月保障金"), max_digits=12, decimal_places=2, default=0)
+    # 送政策, as the household's latest submitted survey recorded it.
+    flyer_delivered = models.BooleanField(_("政策宣传单已送达"), default=False)
+    knows_policy = models.BooleanField(_("知晓低保政策"), default=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     objects = CaseQuerySet.as_manager()
@@ -861,6 +868,11 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household} {self.get_stage_display()}"
+
+    @staticmethod
+    def paid_before(household: Household) -> Decimal:
+        """What the household is paid a month as it is listed: its amount while in dibao, else 0."""
+        return household.monthly_amount if household.dibao_status == Household.DibaoStatus.ACTIVE else Decimal("0")
 
     @property
     def form(self) -> str:
@@ -1086,9 +1098,14 @@ class VillageTally(models.Model):
     town_revisited = models.PositiveIntegerField(default=0)
     county_sampled = models.PositiveIntegerField(default=0)
     county_revisited = models.PositiveIntegerField(default=0)
+    flyer_delivered = models.PositiveIntegerField(default=0)
+    knows_policy = models.PositiveIntegerField(default=0)
+    amount_before = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    amount_after = models.DecimalField(max_digits=14, decimal_places=2, default=0)
 
-    # the case rows' flags counted beside `households`
-    FLAGS = ("town_sampled", "town_revisited", "county_sampled", "county_revisited")
+    # the case rows' flags counted beside `households`, and their amounts summed
+    FLAGS = ("town_sampled", "town_revisited", "county_sampled", "county_revisited", "flyer_delivered", "knows_policy")
+    AMOUNTS = ("amount_before", "amount_after")
 
     class Meta:
         verbose_name = _("村进度统计")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -186,6 +187,8 @@ def ensure_case(campaign: Campaign, household: Household, source: str) -> Case:
             "village_id": household.village_id,
             "source": source,
             "live_members": household.members.filter(status=Member.Status.PRESENT).count(),
+            "amount_before": Case.paid_before(household),
+            "amount_after": Case.paid_before(household),
         },
     )
     villages = {household.village_id}
@@ -205,6 +208,7 @@ def ensure_case(campaign: Campaign, household: Household, source: str) -> Case:
 TALLY_SUMS = {
     "members": Sum("live_members"),
     **{flag: Count("id", filter=Q(**{flag: True})) for flag in VillageTally.FLAGS},
+    **{amount: Sum(amount) for amount in VillageTally.AMOUNTS},
 }
 
 
@@ -267,16 +271,41 @@ def refresh_member_counts(household_ids) -> None:
         retally(campaign, touched[campaign.pk])
 
 
-def move_case(campaign: Campaign, household_id: int, stage: str, *, unless: tuple[str, ...] = ()) -> None:
-    """Move the household's case row to `stage` (not from a stage listed in `unless`)."""
-    moved = Case.objects.filter(campaign=campaign, household_id=household_id).exclude(stage__in=unless)
-    villages = list(moved.values_list("village_id", flat=True))
-    if moved.update(stage=stage, updated_at=timezone.now()):
+def move_case(
+    campaign: Campaign, household_id: int, stage: str, *, unless: tuple[str, ...] = (), also: dict | None = None
+) -> None:
+    """Move the household's case row to `stage` (not from a stage listed in `unless`); `also`:
+    other fields of the row to set whatever its stage (say, what a corrected survey recorded)."""
+    rows = Case.objects.filter(campaign=campaign, household_id=household_id)
+    villages = list(rows.values_list("village_id", flat=True))
+    moved = rows.exclude(stage__in=unless).update(stage=stage, updated_at=timezone.now())
+    if also:
+        rows.update(**also)
+    if moved or also:
         retally(campaign, villages)
 
 
+def follow_payments(household_ids) -> None:
+    """The registry now pays these households differently: their case rows without a decision
+    count the new amount as paid after the review (a decided row counts its decision's), and
+    the tallies follow. Two queries, and a recount of the villages touched."""
+    paid = Household.objects.filter(pk=OuterRef("household_id"), dibao_status=Household.DibaoStatus.ACTIVE)
+    rows = Case.objects.filter(household_id__in=household_ids, decision__isnull=True)
+    touched: dict[int, set[int]] = {}
+    for campaign_id, village_id in rows.values_list("campaign_id", "village_id").distinct():
+        touched.setdefault(campaign_id, set()).add(village_id)
+    if not touched:
+        return
+    rows.update(amount_after=Coalesce(Subquery(paid.values("monthly_amount")[:1]), Value(Decimal("0"))))
+    for campaign in Campaign.objects.filter(pk__in=touched):
+        retally(campaign, touched[campaign.pk])
+
+
 def _list_if_dibao(households) -> None:
-    """Households in dibao while the campaign's visits are under way must be visited too."""
+    """Households in dibao while the campaign's visits are under way must be visited too; what
+    the registry pays them is followed by their case rows (`follow_payments`)."""
+    households = list(households)
+    follow_payments([h.pk for h in households])
     campaign = Campaign.objects.current()
     if campaign is None or campaign.current_phase < Campaign.PhaseNumber.REVIEW:
         return  # the list is drawn from the registry when phase 2 opens

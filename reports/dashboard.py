@@ -19,12 +19,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import models
 from django.db.models import Count, Q, Sum
 
 from cases.assistance import green_for, green_overdue_q
 from cases.complaints import complaints_for
-from cases.models import Campaign, Case, Decision, GreenChannel, Household, Village, VillageTally, WorkGroup
+from cases.models import Campaign, Case, Decision, GreenChannel, Village, VillageTally, WorkGroup
+from surveys.departments import open_screening_tasks_by_village
 from surveys.models import Difference
 from surveys.services import coverage_by_village
 
@@ -85,6 +85,9 @@ class Figures:
     complaints_overdue: int = 0
     green_owed: int = 0
     green_overdue: int = 0
+    # 防止漏保: screening tasks from the departments' lists still open, and those past due
+    tasks_open: int = 0
+    tasks_overdue: int = 0
     # 送政策: submitted surveys, of them with the flyer delivered and knowing the policy; cadres
     # trained (attendances), and the sessions attended (a village's; the total's are distinct)
     policy_asked: int = 0
@@ -103,6 +106,8 @@ class Figures:
         "complaints_overdue",
         "green_owed",
         "green_overdue",
+        "tasks_open",
+        "tasks_overdue",
         "policy_asked",
         "flyers",
         "knows_policy",
@@ -226,20 +231,12 @@ def _case_counts(campaign: Campaign, villages: list[Village]) -> dict[int, dict]
 
 
 def _amounts(campaign: Campaign, villages: list[Village]) -> dict[int, dict]:
-    """One query: per village, the monthly amounts paid before the review (households in dibao)
-    and after it (the current decision's amount, else the amount paid now)."""
-    active = Q(household__dibao_status=Household.DibaoStatus.ACTIVE)
-    after = models.Case(
-        models.When(decision__isnull=False, then="decision__monthly_amount"),
-        models.When(active, then="household__monthly_amount"),
-        default=models.Value(ZERO),
-        output_field=models.DecimalField(max_digits=12, decimal_places=2),
-    )
+    """One query over the tallies: per village, the monthly amounts paid before the review (as
+    each household was listed) and after it (the current decision's amount, else the same)."""
     rows = (
-        Case.objects.in_scope()
-        .filter(campaign=campaign, village__in=villages)
+        VillageTally.objects.filter(campaign=campaign, village__in=villages)
         .values("village_id")
-        .annotate(amount_before=Sum("household__monthly_amount", filter=active), amount_after=Sum(after))
+        .annotate(**{amount: Sum(amount) for amount in VillageTally.AMOUNTS})
         .order_by()
     )
     return {r["village_id"]: r for r in rows}
@@ -269,7 +266,8 @@ def build_dashboard(
 ) -> Dashboard:
     """The figures of `villages` (already narrowed to the reader's area) in a fixed number of
     queries: coverage (2), case rows' tallies (1), amounts (1), differences (1, `whole_area`),
-    complaints (2, `with_complaints`), green channel (1), policy outreach (3), work groups (1).
+    complaints (2, `with_complaints`), green channel (1), screening tasks (1), policy outreach (3),
+    work groups (1).
 
     `whole_area`: the reader sees every village, so the samples' differences are theirs to see
     and the training total counts every session with the town's own attendees."""
@@ -290,6 +288,7 @@ def build_dashboard(
     )
     policy = policy_by_village(campaign, villages)
     trained = training_by_village(campaign, villages)
+    tasks = open_screening_tasks_by_village(campaign, [v.id for v in villages])
     phase = campaign.current_phase
     rows: list[Figures] = []
     for cov in coverage:
@@ -315,6 +314,8 @@ def build_dashboard(
             complaints_overdue=complaints_overdue.get(village.id, {}).get("n", 0),
             green_owed=green.get(village.id, {}).get("owed", 0),
             green_overdue=green.get(village.id, {}).get("overdue", 0),
+            tasks_open=tasks.get(village.id, {}).get("open", 0),
+            tasks_overdue=tasks.get(village.id, {}).get("overdue", 0),
             policy_asked=asked.get("asked", 0),
             flyers=asked.get("flyers", 0),
             knows_policy=asked.get("knows", 0),

@@ -19,9 +19,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from cases import audit, roles
 from cases.complaints import check_open, not_after_today
-from cases.models import AuditEvent, Campaign, Village
+from cases.models import AuditEvent, Campaign, Case, Village, VillageTally
 from cases.services import DomainError
-from surveys.models import Survey
 
 from .models import TrainingAttendance, TrainingSession
 
@@ -164,19 +163,19 @@ def correct_training(
 
 
 def policy_by_village(campaign: Campaign, villages) -> dict[int, dict[str, int]]:
-    """One query: per village, the submitted surveys (households asked), how many of them had
-    the flyer delivered and how many knew the policy."""
+    """One query over the villages' tallies: per village, the households surveyed (asked), how
+    many had the flyer delivered and how many knew the policy (their latest submitted survey)."""
     rows = (
-        Survey.objects.filter(campaign=campaign, status=Survey.Status.SUBMITTED, household__village__in=villages)
-        .values("household__village_id")
+        VillageTally.objects.filter(campaign=campaign, village__in=villages)
+        .values("village_id")
         .annotate(
-            asked=Count("id"),
-            flyers=Count("id", filter=Q(flyer_delivered=True)),
-            knows=Count("id", filter=Q(knows_policy=True)),
+            asked=Sum("households", filter=Q(stage__in=Case.SURVEYED)),
+            flyers=Sum("flyer_delivered"),
+            knows=Sum("knows_policy"),
         )
         .order_by()
     )
-    return {r["household__village_id"]: r for r in rows}
+    return {r["village_id"]: {k: v or 0 for k, v in r.items()} for r in rows}
 
 
 def training_by_village(campaign: Campaign, villages) -> dict[int, dict[str, int]]:

@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, Sum
-from django.db.models.functions import Cast
+from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from cases import audit, roles
@@ -591,7 +591,13 @@ def submit_survey(survey: Survey, *, actor, late_reason: str = "") -> Survey:
     if previous is not None:
         Survey.objects.filter(pk=previous.pk).update(status=Survey.Status.SUPERSEDED)
     survey.header = survey.header_values()
-    registry.move_case(survey.campaign, survey.household_id, Case.Stage.SUBMITTED, unless=(Case.Stage.REPORTED,))
+    registry.move_case(
+        survey.campaign,
+        survey.household_id,
+        Case.Stage.SUBMITTED,
+        unless=(Case.Stage.REPORTED,),
+        also={"flyer_delivered": survey.flyer_delivered, "knows_policy": survey.knows_policy},
+    )
     survey.status = Survey.Status.SUBMITTED
     survey.submitted_by = actor
     survey.submitted_at = timezone.now()
@@ -732,6 +738,8 @@ def list_from_registry(campaign: Campaign, *, actor) -> dict[str, int]:
                 village_id=household.village_id,
                 source=source,
                 live_members=household.live,
+                amount_before=Case.paid_before(household),
+                amount_after=Case.paid_before(household),
             )
         )
     ScreeningEntry.objects.bulk_create(entries, batch_size=2000)
@@ -933,6 +941,12 @@ def recompute_stages(campaign: Campaign) -> None:
     )
     reported = VillageReport.objects.filter(campaign=campaign).values("village_id")
     cases.filter(stage=Case.Stage.SUBMITTED, village__in=reported).update(stage=Case.Stage.REPORTED)
+    # 送政策 as each household's latest submitted survey recorded it (as `submit_survey` sets it)
+    latest = surveys.filter(household=OuterRef("household_id"), status=Survey.Status.SUBMITTED).order_by("-version")
+    cases.update(
+        flyer_delivered=Coalesce(Subquery(latest.values("flyer_delivered")[:1]), Value(False)),
+        knows_policy=Coalesce(Subquery(latest.values("knows_policy")[:1]), Value(False)),
+    )
     registry.retally(campaign, Village.objects.filter(town=campaign.town).values_list("id", flat=True))
 
 

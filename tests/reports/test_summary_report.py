@@ -398,7 +398,7 @@ def _town_of(campaign, town_office, size: int) -> Campaign:
 
 # The report's queries, whatever the number of households: the session, user and profile (3); the
 # campaign (1); the villages (1); the dashboard's figures: coverage (2), the tallies (1), amounts
-# (1), differences (1), green channel (1), policy outreach (3), work groups (1); the case rows and
+# (1), differences (1), green channel (1), screening tasks (1), policy outreach (3), work groups (1); the case rows and
 # their surveys (2); the exits, enrolments and adjustments with their county reviews, and their
 # heads (3); the town's report (1); the green channel and its heads (2); temporary aid (1);
 # complaints and objections (2); the samples and their entries (2); the town sample's estimates
@@ -416,4 +416,4 @@ def test_it_reads_a_fixed_number_of_queries_whatever_the_size(
     assert response.status_code == 200
 
 
-REPORT_QUERIES = 43
+REPORT_QUERIES = 44
