@@ -561,8 +561,6 @@ def approve(
     )
     case.review, case.updated_at = Case.Review.APPROVED, timezone.now()
     case.save(update_fields=["review", "updated_at"])
-    if not bulk:  # a bulk approval's caller recounts once for all its households
-        retally(case.campaign, [case.village_id])
     audit.record(
         actor=actor,
         action=AuditEvent.Action.CREATE,
@@ -573,6 +571,9 @@ def approve(
         reason="县级批量批准" if bulk else "县级批准",
     )
     take_effect(case, case.decision, effective_from, actor=actor, gradual_months=months)
+    # the village last, as every writer locks it (household first, then its village's tally)
+    if not bulk:  # a bulk approval's caller recounts once for all its households
+        retally(case.campaign, [case.village_id])
     return review
 
 

@@ -218,6 +218,8 @@ def retally(campaign: Campaign, village_ids) -> None:
 
     The villages are locked first (in id order) so that two transactions recounting the
     same village write one after the other, the later one counting what the earlier wrote.
+    Callers recount last, after the rows they lock (a household, a case row), so that every
+    writer takes its locks in the same order.
     Keys that no longer occur are set to zero rather than deleted, so that the write is one
     upsert whatever runs beside it.
     """
