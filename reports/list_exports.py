@@ -63,6 +63,7 @@ from surveys.models import Difference, Revisit, Sample, SampleEntry, Survey
 from surveys.review import COUNTY_STATUSES, STATUSES
 
 from .downloads import safe_filters
+from .workbook import FORMULA_TRIGGERS
 
 # Rows (of a list's first sheet) written in the request; more go to the worker.
 SYNC_ROWS = 5000
@@ -71,10 +72,9 @@ CHUNK = 2000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FULL_ID_REASON = "导出Excel，显示完整身份证号"
 
-# A text starting with one of these is a formula to some spreadsheet (OWASP: CSV injection).
-FORMULA_TRIGGERS = frozenset("=+-@\t\r")
-# openpyxl would store these as formulas or error cells: always written through `cell`'s slow path.
-_SLOW_START = FORMULA_TRIGGERS | {"#"}
+# Texts starting like a formula (reports.workbook.FORMULA_TRIGGERS, OWASP: CSV injection) or
+# an error value, which openpyxl would store as such: always written through `cell`'s slow path.
+_SLOW_START = frozenset(FORMULA_TRIGGERS) | {"#"}
 BOLD = Font(bold=True)
 
 
