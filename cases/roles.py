@@ -133,6 +133,12 @@ def can_see_samples(user) -> bool:
     return village_scope(user) is None
 
 
+def can_read_town_report(user) -> bool:
+    """The town's written report and the county's closing report: the town office, the county
+    and the leadership group; not a village's or a work group's account."""
+    return village_scope(user) is None
+
+
 def can_see_reporters(user) -> bool:
     """Who objected to a 公示 or reported a complaint, and how to reach them: for the town office
     that handles them and the county, not for the village named nor every reader."""

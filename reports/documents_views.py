@@ -10,21 +10,20 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from cases import roles
 from cases.access import get_current_campaign, get_village_for_user
 from cases.models import Campaign, Notice, Village
 
-from . import documents, summary
+from . import documents, exports, summary
 from .downloads import record_download
 from .workbook import XLSX_TYPE
 
 PDF_TYPE = "application/pdf"
 REPORT_KINDS = {"town": False, "closing": True}
-REPORT_NAMES = {False: "镇级复核核实情况报告（报县）", True: "督查落实情况报告"}
 FORMATS = {"pdf": ("PDF", PDF_TYPE), "xlsx": ("Excel", XLSX_TYPE)}
 
 
@@ -39,39 +38,23 @@ def _file(content: bytes, filename: str, content_type: str) -> HttpResponse:
     )
 
 
-def _may_read_report(user) -> bool:
-    """The town office, the county and the leadership group read the whole town's report; a
-    village's or a work group's account does not."""
-    return roles.village_scope(user) is None
-
-
 @login_required
-@require_GET
+@require_POST
 def report(request, kind: str, fmt: str):
     """The town's written report to the county (kind "town", from phase 3) or the county's
-    closing report ("closing", from phase 4), as PDF or workbook: one builder, the same figures."""
+    closing report ("closing", from phase 4), as PDF or workbook: one builder, the same figures,
+    made by the worker (a county-size report takes minutes); the page of the job follows its
+    progress and offers the file, whose download is recorded (reports.export_views)."""
     if kind not in REPORT_KINDS or fmt not in FORMATS:
         raise Http404
-    if not _may_read_report(request.user):
+    if not roles.can_read_town_report(request.user):
         raise PermissionDenied("全镇报告只供镇社会事务办、领导组和县民政局下载。")
     campaign = get_current_campaign(request)
     closing = REPORT_KINDS[kind]
     if not summary.available(campaign, closing):
         raise Http404("第四阶段开始后才能生成督查落实情况报告。" if closing else "第三阶段开始后才能生成镇级报告。")
-    built = summary.build_report(campaign, closing=closing, actor=request.user)
-    label, content_type = FORMATS[fmt]
-    if fmt == "pdf":
-        content = documents.report_pdf(built)
-    else:
-        content = documents.report_xlsx(built, author=request.user.get_username())
-    record_download(
-        actor=request.user,
-        what=f"{REPORT_NAMES[closing]}（{label}）",
-        obj=campaign,
-        campaign=campaign,
-        filters=request.GET,
-    )
-    return _file(content, built.filename(fmt), content_type)
+    export = exports.request_report(actor=request.user, campaign=campaign, closing=closing, fmt=fmt)
+    return redirect("export_detail", public_id=export.public_id)
 
 
 def get_notice_for_user(request, campaign: Campaign, code: str) -> Notice:
@@ -132,14 +115,14 @@ def document_list(request):
     campaign = get_current_campaign(request)
     villages = list(Village.objects.visible_to(request.user).filter(town=campaign.town).order_by("order", "code"))
     notices = {n.village_id: n for n in Notice.objects.filter(campaign=campaign, village__in=villages)}
-    whole_town = _may_read_report(request.user)
+    whole_town = roles.can_read_town_report(request.user)
     return render(
         request,
         "reports/documents.html",
         {
             "campaign": campaign,
             "reports": [
-                (kind, REPORT_NAMES[closing], summary.available(campaign, closing))
+                (kind, exports.REPORT_KINDS[closing].label, summary.available(campaign, closing))
                 for kind, closing in REPORT_KINDS.items()
             ]
             if whole_town

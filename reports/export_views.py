@@ -19,6 +19,7 @@ from surveys.models import Revisit, Sample, Survey
 from . import exports, list_exports, pdf
 from .downloads import record_download
 from .models import Export
+from .workbook import XLSX_TYPE
 
 
 def wants_full_ids(request) -> bool:
@@ -152,6 +153,8 @@ def get_export_for_user(request, public_id) -> Export:
         raise Http404("没有找到该文件。")
     if export.sample_id and roles.village_scope(request.user) is not None:
         raise Http404("没有找到该文件。")
+    if export.is_report and not roles.can_read_town_report(request.user):
+        raise Http404("没有找到该文件。")
     return export
 
 
@@ -211,14 +214,14 @@ def export_download(request, public_id):
         roles.require(roles.can_read_full_ids(request.user))
     if export.status != Export.Status.DONE or not export.file:
         raise Http404("文件尚未生成或已过期删除。")
-    record_download(
-        actor=request.user,
-        what=f"{export.scope_label}{_what('入户调查表（批量）', export.full_ids)}",
-        obj=export,
-        campaign=export.campaign,
-        filters=request.GET,
-        rows=export.done,
-    )
+    if export.is_report:
+        what, rows = f"{export.get_kind_display()}（{export.get_fmt_display()}）", None
+    else:
+        what, rows = f"{export.scope_label}{_what('入户调查表（批量）', export.full_ids)}", export.done
+    record_download(actor=request.user, what=what, obj=export, campaign=export.campaign, filters=request.GET, rows=rows)
     return FileResponse(
-        export.file.open("rb"), as_attachment=True, filename=export.filename(), content_type="application/pdf"
+        export.file.open("rb"),
+        as_attachment=True,
+        filename=export.filename(),
+        content_type=XLSX_TYPE if export.fmt == Export.Format.XLSX else "application/pdf",
     )

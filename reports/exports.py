@@ -1,5 +1,6 @@
-"""Batch PDFs in the background: a village's survey forms, or a sample's forms with their
-re-visit records, as one file.
+"""Files made in the background: a village's survey forms, or a sample's forms with their
+re-visit records, as one PDF; the town's written report and the county's closing report (PDF or
+workbook), which take seconds to minutes at county size.
 
 `request_export` records the job and puts it on the queue in one transaction (the queue is
 a table: the job and its task commit together or not at all); the worker process
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -75,7 +77,15 @@ def _sample_entries(sample: Sample):
     return SampleEntry.objects.filter(sample=sample)
 
 
+# A report is made in two steps: its figures (reports.summary), then the file.
+REPORT_STEPS = 2
+REPORT_KINDS = {False: Export.Kind.TOWN_REPORT, True: Export.Kind.CLOSING_REPORT}
+
+
 def count_households(export: Export) -> int:
+    """What the job's progress counts to: the batch's households, or a report's steps."""
+    if export.is_report:
+        return REPORT_STEPS
     if export.village_id:
         return _village_surveys(export.campaign, export.village).count()
     return _sample_entries(export.sample).count()
@@ -205,6 +215,32 @@ def request_export(
 
 
 @transaction.atomic
+def request_report(*, actor, campaign: Campaign, closing: bool, fmt: str) -> Export:
+    """Queue the town's written report (or the county's closing report) as PDF or workbook. The
+    caller has checked that `actor` reads the whole town's report and that it is available; the
+    same report still waiting or running for the same person is returned instead of a second."""
+    from .tasks import build_export
+
+    kind = REPORT_KINDS[closing]
+    pending = (
+        Export.objects.filter(
+            requested_by=actor,
+            campaign=campaign,
+            kind=kind,
+            fmt=fmt,
+            status__in=[Export.Status.QUEUED, Export.Status.RUNNING],
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if pending is not None and not pending.is_stalled:
+        return pending
+    export = Export.objects.create(kind=kind, fmt=fmt, campaign=campaign, requested_by=actor, total=REPORT_STEPS)
+    build_export.enqueue(export.pk, export.attempt)
+    return export
+
+
+@transaction.atomic
 def retry_export(export: Export, *, actor) -> Export:
     """Start a failed, interrupted or expired batch again, from the beginning."""
     from .tasks import build_export
@@ -296,6 +332,43 @@ def build(export_id: int, attempt: int) -> None:
 
 
 def _build(export: Export) -> None:
+    if export.is_report:
+        _build_report(export)
+    else:
+        _build_forms(export)
+
+
+def _build_report(export: Export) -> None:
+    """The report's figures as of now, then its file (reports.documents)."""
+    from . import documents, summary
+
+    report = summary.build_report(
+        export.campaign, closing=export.kind == Export.Kind.CLOSING_REPORT, actor=export.requested_by
+    )
+    if not _progress(export, 1):
+        return
+    if export.fmt == Export.Format.XLSX:
+        content = documents.report_xlsx(report, author=export.requested_by.get_username())
+    else:
+        content = documents.report_pdf(report)
+    _store(export, ContentFile(content), REPORT_STEPS)
+
+
+def _store(export: Export, content: File, done: int) -> None:
+    """Keep the finished file and say so, unless a newer attempt took the job meanwhile."""
+    with transaction.atomic():
+        current = Export.objects.select_for_update().get(pk=export.pk)
+        if current.attempt != export.attempt or current.status != Export.Status.RUNNING:
+            return
+        current.file.save(f"{current.public_id}.{current.fmt}", content, save=False)
+        now = timezone.now()
+        current.size = current.file.size
+        current.status, current.done, current.finished_at = Export.Status.DONE, done, now
+        current.expires_at = now + dt.timedelta(days=settings.EXPORT_KEEP_DAYS)
+        current.save(update_fields=["file", "size", "status", "done", "finished_at", "expires_at"])
+
+
+def _build_forms(export: Export) -> None:
     from pypdf import PdfWriter
 
     with tempfile.TemporaryDirectory(prefix="dibao-export-") as folder:
@@ -327,17 +400,8 @@ def _build(export: Export) -> None:
         with joined.open("wb") as out:
             writer.write(out)
         writer.close()
-        with transaction.atomic():
-            current = Export.objects.select_for_update().get(pk=export.pk)
-            if current.attempt != export.attempt or current.status != Export.Status.RUNNING:
-                return
-            with joined.open("rb") as handle:
-                current.file.save(f"{current.public_id}.pdf", File(handle), save=False)
-            now = timezone.now()
-            current.size = current.file.size
-            current.status, current.done, current.finished_at = Export.Status.DONE, done, now
-            current.expires_at = now + dt.timedelta(days=settings.EXPORT_KEEP_DAYS)
-            current.save(update_fields=["file", "size", "status", "done", "finished_at", "expires_at"])
+        with joined.open("rb") as handle:
+            _store(export, File(handle), done)
 
 
 def cleanup(now: dt.datetime | None = None, *, all_running: bool = False) -> tuple[int, int]:

@@ -41,6 +41,14 @@ def _storage():
 class Export(models.Model):
     class Kind(models.TextChoices):
         SURVEY_FORMS = "survey_forms", _("入户调查表（PDF）")
+        # The whole campaign's written reports (reports.summary): the town's to the county (11/10)
+        # and the county's closing report, as PDF or workbook (`fmt`).
+        TOWN_REPORT = "town_report", _("镇级复核核实情况报告（报县）")
+        CLOSING_REPORT = "closing_report", _("督查落实情况报告")
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        XLSX = "xlsx", "Excel"
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
@@ -56,6 +64,7 @@ class Export(models.Model):
     village = models.ForeignKey("cases.Village", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     sample = models.ForeignKey("surveys.Sample", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     full_ids = models.BooleanField(_("含完整身份证号"), default=False)
+    fmt = models.CharField(_("格式"), max_length=4, choices=Format.choices, default=Format.PDF)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("申请人")
     )
@@ -78,9 +87,20 @@ class Export(models.Model):
         verbose_name = _("导出文件")
         verbose_name_plural = _("导出文件")
         constraints = [
+            # forms: of one village or one sample; a report: the whole campaign, no personal data
             models.CheckConstraint(
-                condition=Q(village__isnull=False, sample__isnull=True) | Q(village__isnull=True, sample__isnull=False),
-                name="export_one_scope",
+                condition=Q(
+                    Q(village__isnull=False, sample__isnull=True) | Q(village__isnull=True, sample__isnull=False),
+                    kind="survey_forms",
+                    fmt="pdf",
+                )
+                | Q(
+                    kind__in=["town_report", "closing_report"],
+                    village__isnull=True,
+                    sample__isnull=True,
+                    full_ids=False,
+                ),
+                name="export_scope_fits_kind",
             ),
             models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="export_done_within_total"),
         ]
@@ -95,10 +115,21 @@ class Export(models.Model):
         return f"{self.scope_label} {self.get_kind_display()}（{self.get_status_display()}）"
 
     @property
+    def is_report(self) -> bool:
+        return self.kind != self.Kind.SURVEY_FORMS
+
+    @property
     def scope_label(self) -> str:
         if self.village_id:
             return self.village.name
-        return self.sample.get_level_display() + "样本"
+        if self.sample_id:
+            return self.sample.get_level_display() + "样本"
+        return "全镇"
+
+    @property
+    def unit(self) -> str:
+        """What `done` and `total` count: households for forms, steps for a report."""
+        return "步" if self.is_report else "户"
 
     @property
     def is_stalled(self) -> bool:
@@ -123,6 +154,8 @@ class Export(models.Model):
     def filename(self) -> str:
         """What the browser saves it as (Chinese, without anything personal)."""
         made = timezone.localtime(self.finished_at or self.created_at)
+        if self.is_report:
+            return f"{self.get_kind_display()}_{made:%Y%m%d_%H%M}.{self.fmt}"
         return f"{self.scope_label}入户调查表_{made:%Y%m%d_%H%M}.pdf"
 
 
