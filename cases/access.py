@@ -53,8 +53,9 @@ def get_member_for_user(request, public_id, *, write: bool = False) -> Member:
 
 
 def get_current_campaign(request, *, write: bool = False) -> Campaign:
-    """The running campaign, read once per request (the page's footer shows its hotline)."""
-    campaign = getattr(request, "_dibao_campaign", None) or Campaign.objects.current()
+    """The campaign the user's town is running (a county account's: the town it chose), read
+    once per request (the page's footer shows its hotline)."""
+    campaign = getattr(request, "_dibao_campaign", None) or Campaign.objects.current(roles.town_scope(request.user))
     if campaign is None:
         raise Http404("尚未设置复核行动。")
     request._dibao_campaign = campaign
@@ -63,10 +64,25 @@ def get_current_campaign(request, *, write: bool = False) -> Campaign:
     return campaign
 
 
+def get_public_campaign(request, *, village_code: str = "") -> Campaign | None:
+    """The campaign a public page (the notice board, the flyer) shows: of the town `?town=<code>`
+    names, or of the village `village_code`, else the installation's latest (one town)."""
+    town_code = request.GET.get("town", "")
+    campaigns = Campaign.objects.filter(is_active=True).select_related("town").order_by("-created_at")
+    if village_code:
+        campaign = campaigns.filter(town__villages__code=village_code).first()
+    elif town_code:
+        campaign = campaigns.filter(town__code=town_code).first()
+    else:
+        campaign = campaigns.first()
+    # an error page's footer (cases.context_processors) reads the hotline from here
+    request._dibao_campaign = campaign
+    return campaign
+
+
 def scoped(qs, user):
     """`qs` (rows with a village) narrowed to the villages the user covers."""
-    scope = roles.village_scope(user)
-    return qs if scope is None else qs.filter(village_id__in=scope)
+    return qs.filter(roles.area_q(user))
 
 
 def get_green_channel_for_user(request, public_id, *, write: bool = False) -> GreenChannel:
@@ -107,7 +123,7 @@ def get_complaint_for_user(request, public_id, *, write: bool = False) -> Compla
         complaint = (
             Complaint.objects.select_related("campaign", "household__village", "village", "handler__profile")
             .select_related("recorded_by__profile", "closed_by__profile")
-            .filter(public_id=public_uuid(public_id))
+            .filter(roles.town_q(request.user), public_id=public_uuid(public_id))
             .first()
         )
     if complaint is None:

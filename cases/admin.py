@@ -186,8 +186,8 @@ class WorkGroupMemberAdmin(AuditedAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(AuditedAdmin):
-    list_display = ["user", "display_name", "role", "village", "work_group"]
-    list_filter = ["role"]
+    list_display = ["user", "display_name", "role", "town", "village", "work_group"]
+    list_filter = ["role", "town"]
 
 
 class KeptAdmin(AuditedAdmin):

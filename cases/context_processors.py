@@ -1,33 +1,52 @@
+from django.utils.functional import cached_property
+
 from . import roles
 from .models import Campaign
 
 
-def _hotline(request):
-    """The running campaign's complaints hotline for base.html's footer: from the campaign the
-    view read already (`get_current_campaign`), else one small query when the footer asks."""
+class _Current:
+    """The running campaign's complaints hotline and town for base.html (its footer, and the
+    town a county account works in): from the campaign the view read already
+    (`get_current_campaign`), else one small query when the page asks."""
 
-    def hotline() -> str:
-        campaign = getattr(request, "_dibao_campaign", None)
+    def __init__(self, request):
+        self.request = request
+
+    @cached_property
+    def values(self) -> tuple[str, str]:
+        campaign = getattr(self.request, "_dibao_campaign", None)
         if campaign is not None:
-            return campaign.hotline
+            return campaign.hotline, campaign.town.name
         current = Campaign.objects.filter(is_active=True).order_by("-created_at")
-        return current.values_list("hotline", flat=True).first() or ""
+        user = getattr(self.request, "user", None)
+        town = roles.town_scope(user) if user is not None else None
+        if town is not None:
+            current = current.filter(town_id=town)
+        return current.values_list("hotline", "town__name").first() or ("", "")
 
-    return hotline
+    def hotline(self) -> str:
+        return self.values[0]
+
+    def town(self) -> str:
+        return self.values[1]
 
 
 def role(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         # the public pages (sign-in, errors) show the hotline too
-        return {"hotline": _hotline(request)}
+        current = _Current(request)
+        return {"hotline": current.hotline, "site_town": current.town}
     role = roles.role_of(user)
+    current = _Current(request)
     return {
-        "hotline": _hotline(request),
+        "hotline": current.hotline,
+        "site_town": current.town,
         "user_role": role,
         "user_role_label": dict(roles.Role.choices).get(role, ""),
         "can_write_registry": roles.can_write_registry(user),
         "can_edit_campaign": roles.can_edit_campaign(user),
         "can_report_village": roles.can_report_village(user),
         "can_read_complaints": roles.can_read_complaints(user),
+        "can_choose_town": roles.can_choose_town(user),
     }

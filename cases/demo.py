@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import assistance, complaints
+from . import assistance, complaints, roles
 from .idnumber import make_id
 from .models import (
     AuditEvent,
@@ -66,7 +66,7 @@ def demo_logins(campaign: Campaign) -> list[DemoLogin]:
         elif p.work_group:
             scope = p.work_group.name
         else:
-            scope = {Profile.Role.COUNTY: "全县（只读）", Profile.Role.LEADERSHIP: "全镇（只读）"}.get(p.role, "全镇")
+            scope = roles.AREAS[p.role]
         rows.append(DemoLogin(p.user.username, p.get_role_display(), scope))
     return rows
 
@@ -138,7 +138,14 @@ def build_town(*, password: str = DEMO_PASSWORD) -> Campaign:
     )
     Profile.objects.bulk_create(
         [
-            Profile(user=user, display_name=name, role=role, village=village, work_group=wg)
+            Profile(
+                user=user,
+                display_name=name,
+                role=role,
+                town=None if role in {Profile.Role.COUNTY, Profile.Role.ADMIN} else campaign.town,
+                village=village,
+                work_group=wg,
+            )
             for user, (_, name, role, village, wg) in zip(users, specs, strict=True)
         ]
     )

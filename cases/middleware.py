@@ -1,5 +1,6 @@
 """Request-wide rules: personal data is never cached, a first password is changed
-before anything else, and the client address seen behind the HTTPS proxy."""
+before anything else, a county account works in the town it chose, and the client address
+seen behind the HTTPS proxy."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ class PersonalDataMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            profile = roles.profile_of(user)
+            # the town a county or administrator account works in (roles.town_scope)
+            user._dibao_chosen_town = request.session.get(roles.TOWN_SESSION_KEY)
+            profile = roles.load_profile(user, user._dibao_chosen_town)
             if profile is not None and profile.must_change_password and not self._allowed(request):
                 return redirect("password_change")
             if time.time() - request.session.get(SEEN_KEY, 0) >= RENEW_SECONDS:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .idnumber import mask_id, parse_id
-from .roles import Role, village_scope
+from .roles import Role, area_q, town_filter, village_scope
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # The plan's floors for re-checks by the town and the county (泥政〔2019〕133号 二、1).
@@ -39,7 +39,10 @@ class Town(models.Model):
 class VillageQuerySet(models.QuerySet):
     def visible_to(self, user) -> VillageQuerySet:
         scope = village_scope(user)
-        return self if scope is None else self.filter(id__in=scope)
+        if scope is not None:
+            return self.filter(id__in=scope)
+        town = town_filter(user)
+        return self if town is None else self.filter(town_id=town)
 
 
 class Village(models.Model):
@@ -85,9 +88,23 @@ class VillagerGroup(models.Model):
 
 
 class CampaignQuerySet(models.QuerySet):
-    def current(self) -> Campaign | None:
-        """The campaign the town is running now (the latest active one)."""
-        return self.filter(is_active=True).select_related("town").order_by("-created_at").first()
+    def current(self, town: int | None = None) -> Campaign | None:
+        """The campaign `town` is running now (the latest active one); without a town, the
+        installation's latest (one town, or a county account that has not chosen one)."""
+        qs = self.filter(is_active=True) if town is None else self.filter(is_active=True, town_id=town)
+        return qs.select_related("town").order_by("-created_at").first()
+
+    def current_by_village(self, village_ids) -> dict[int, Campaign]:
+        """The campaign each village's town is running now, in one query."""
+        found: dict[int, Campaign] = {}
+        rows = (
+            self.filter(is_active=True, town__villages__in=list(village_ids))
+            .annotate(village_pk=models.F("town__villages"))
+            .order_by("-created_at")
+        )
+        for campaign in rows:
+            found.setdefault(campaign.village_pk, campaign)
+        return found
 
 
 class Campaign(models.Model):
@@ -361,6 +378,10 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     role = models.CharField(_("角色"), max_length=12, choices=Role.choices)
     display_name = models.CharField(_("姓名"), max_length=30, blank=True)
+    # The town of a town-bound role (roles.TOWN_BOUND): everything they see is of this town.
+    town = models.ForeignKey(
+        Town, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("所属乡镇")
+    )
     village = models.ForeignKey(
         Village, on_delete=models.PROTECT, null=True, blank=True, related_name="cadres", verbose_name=_("村（社区）")
     )
@@ -379,6 +400,9 @@ class Profile(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(role="work_group") | Q(work_group__isnull=False), name="work_group_user_has_group"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["county", "admin"]) | Q(town__isnull=False), name="town_bound_user_has_town"
             ),
         ]
 
@@ -403,10 +427,7 @@ def id_search_kind(text: str) -> str:
 
 class HouseholdQuerySet(models.QuerySet):
     def visible_to(self, user) -> HouseholdQuerySet:
-        scope = village_scope(user)
-        if scope is None:
-            return self
-        return self.filter(village_id__in=scope)
+        return self.filter(area_q(user))
 
     def search(self, text: str) -> HouseholdQuerySet:
         """Households with a live member matching `text`: a full ID number, the last
@@ -768,8 +789,7 @@ class Member(models.Model):
 
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user) -> CaseQuerySet:
-        scope = village_scope(user)
-        return self if scope is None else self.filter(village_id__in=scope)
+        return self.filter(area_q(user))
 
     def in_scope(self) -> CaseQuerySet:
         return self.filter(in_scope=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -97,9 +98,77 @@ def village_scope(user) -> list[int] | None:
     return villages
 
 
-def covers_village(user, village_id: int) -> bool:
+# The roles bound to one town (their profile names it); the county and the administrator work
+# across the county's towns, in the town they chose (`TOWN_SESSION_KEY`, see towns_views).
+TOWN_BOUND = {Role.VILLAGE, Role.WORK_GROUP, Role.TOWN, Role.LEADERSHIP}
+TOWN_SESSION_KEY = "dibao_town"
+
+
+def town_scope(user) -> int | None:
+    """The town whose villages, registry and campaign the user works in: their own town, or the
+    one a county or administrator account chose; None: every town of the installation."""
+    if role_of(user) in TOWN_BOUND:
+        return profile_of(user).town_id
+    return getattr(user, "_dibao_chosen_town", None)
+
+
+def load_profile(user, chosen_town: int | None = None):
+    """The signed-in user's profile for this request (middleware), in the one query it always
+    took, with whether any village lies outside the town they work in: in an installation of
+    one town no list needs the town's filter (a join that doubles the cost of counting the
+    registry). Without this (a service called outside a request) lists are filtered."""
+    if hasattr(user, "_dibao_profile"):
+        return user._dibao_profile
+    profile_model = user._meta.get_field("profile").related_model
+    village_model = profile_model._meta.get_field("village").related_model
+    town = Coalesce(models.OuterRef("town_id"), models.Value(chosen_town or 0))
+    profile = (
+        profile_model.objects.filter(user=user)
+        .annotate(villages_elsewhere=models.Exists(village_model.objects.exclude(town_id=town)))
+        .first()
+    )
+    user._dibao_profile = profile
+    if profile is not None:
+        user._state.fields_cache["profile"] = profile  # what user.profile reads
+    return profile
+
+
+def town_filter(user) -> int | None:
+    """The town the user's lists must be narrowed to: None when every village is of it."""
+    town = town_scope(user)
+    if town is not None and getattr(profile_of(user), "villages_elsewhere", True) is False:
+        return None
+    return town
+
+
+def can_choose_town(user) -> bool:
+    return role_of(user) in {Role.COUNTY, Role.ADMIN}
+
+
+def town_q(user, campaign: str = "campaign") -> models.Q:
+    """The filter of rows of a campaign (the path `campaign`) of the user's town."""
+    town = town_scope(user)
+    return models.Q() if town is None else models.Q(**{f"{campaign}__town_id": town})
+
+
+def area_q(user, village: str = "village") -> models.Q:
+    """The filter of rows whose village (the path `village`) the user's area covers: their
+    villages, else their town's."""
     scope = village_scope(user)
-    return scope is None or village_id in scope
+    if scope is not None:
+        return models.Q(**{f"{village}_id__in": scope})
+    town = town_filter(user)
+    return models.Q() if town is None else models.Q(**{f"{village}__town_id": town})
+
+
+def covers_village(user, village) -> bool:
+    """Whether the user's area covers `village` (a Village): one of their villages, or a village
+    of their town."""
+    scope = village_scope(user)
+    if scope is not None:
+        return village.pk in scope
+    town = town_scope(user)
+    return town is None or village.town_id == town
 
 
 def can_write_registry(user) -> bool:
@@ -195,9 +264,9 @@ CAPABILITIES = [
 AREAS = {
     Role.VILLAGE: "本村（社区）",
     Role.WORK_GROUP: "工作组负责的村",
-    Role.TOWN: "全镇",
-    Role.LEADERSHIP: "全镇（只读）",
-    Role.COUNTY: "全县（只读）",
+    Role.TOWN: "本镇",
+    Role.LEADERSHIP: "本镇（只读）",
+    Role.COUNTY: "全县各乡镇（只读）",
     Role.ADMIN: "全部",
 }
 

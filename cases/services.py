@@ -143,7 +143,7 @@ def _check_household(household: Household) -> None:
 def id_clash_message(other: Member, actor) -> str:
     """The refusal for an ID number already live in another household, naming that
     household only when the actor's own area covers it."""
-    if roles.covers_village(actor, other.household.village_id):
+    if roles.covers_village(actor, other.household.village):
         return f"身份证号已登记在{other.household.village.name}{other.name}的家庭中，一人只能属于一户。"
     return "该身份证号已登记在您管辖范围以外的另一户中，一人只能属于一户；请联系镇社会事务办核实。"
 
@@ -308,10 +308,12 @@ def _list_if_dibao(households) -> None:
     the registry pays them is followed by their case rows (`follow_payments`)."""
     households = list(households)
     follow_payments([h.pk for h in households])
-    campaign = Campaign.objects.current()
-    if campaign is None or campaign.current_phase < Campaign.PhaseNumber.REVIEW:
-        return  # the list is drawn from the registry when phase 2 opens
+    # the campaign each household's town is running (one query)
+    campaigns = Campaign.objects.current_by_village({h.village_id for h in households})
     for household in households:
+        campaign = campaigns.get(household.village_id)
+        if campaign is None or campaign.current_phase < Campaign.PhaseNumber.REVIEW:
+            continue  # the list is drawn from the registry when phase 2 opens
         if household.dibao_status == Household.DibaoStatus.ACTIVE:
             ensure_case(campaign, household, Case.Source.DIBAO)
         else:
@@ -628,12 +630,13 @@ def _check_manageable(actor, role: str) -> None:
 
 
 @transaction.atomic
-def create_account(*, actor, username: str, display_name: str, role: str, village=None, work_group=None):
+def create_account(*, actor, username: str, display_name: str, role: str, town=None, village=None, work_group=None):
     """Create a person's account bound to its area, with a temporary password they must change.
 
     1. Only roles the actor manages; 2. a village cadre needs a village, a work group
-    member a work group; 3. the username is free; 4. recorded. Returns the user and the
-    temporary password, which is shown once and stored only as a hash.
+    member a work group, and every town-bound role its town (`town`: the town the actor works
+    in; a village or work group must be of it); 3. the username is free; 4. recorded. Returns
+    the user and the temporary password, which is shown once and stored only as a hash.
     """
     _check_manageable(actor, role)
     username = username.strip()
@@ -641,6 +644,14 @@ def create_account(*, actor, username: str, display_name: str, role: str, villag
         raise DomainError("村干部账号须指定所在村（社区）。", field="village")
     if role == roles.Role.WORK_GROUP and work_group is None:
         raise DomainError("工作组账号须指定工作组。", field="work_group")
+    bound = role in roles.TOWN_BOUND
+    town_id = town.pk if town is not None else roles.town_scope(actor)
+    if bound and town_id is None:
+        raise DomainError("请先选择该账号所属的乡镇。", field="role")
+    if role == roles.Role.VILLAGE and village.town_id != town_id:
+        raise DomainError("所选村（社区）不属于本镇。", field="village")
+    if role == roles.Role.WORK_GROUP and work_group.campaign.town_id != town_id:
+        raise DomainError("所选工作组不属于本镇。", field="work_group")
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
         raise DomainError("该登录名已被使用。", field="username")
@@ -650,6 +661,7 @@ def create_account(*, actor, username: str, display_name: str, role: str, villag
         user=user,
         role=role,
         display_name=display_name.strip(),
+        town_id=town_id if bound else None,
         village=village if role == roles.Role.VILLAGE else None,
         work_group=work_group if role == roles.Role.WORK_GROUP else None,
         must_change_password=True,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import assistance_views, views
+from . import assistance_views, town_views, views
 
 urlpatterns = [
     path("households/", views.household_list, name="household_list"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("members/<str:public_id>/edit/", views.member_edit, name="member_edit"),
     path("members/<str:public_id>/change/", views.member_change, name="member_change"),
     path("campaign/", views.campaign_detail, name="campaign_detail"),
+    path("towns/", town_views.town_list, name="town_list"),
+    path("towns/<str:code>/choose/", town_views.town_choose, name="town_choose"),
     path("campaign/edit/", views.campaign_edit, name="campaign_edit"),
     path("import/", views.import_roll, name="import_roll"),
     path("accounts/manage/", views.accounts, name="accounts"),

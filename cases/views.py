@@ -503,7 +503,8 @@ def account_create(request):
     form = AccountForm(request.POST or None, roles_allowed=allowed, campaign=campaign)
     if request.method == "POST" and form.is_valid():
         try:
-            user, password = services.create_account(actor=request.user, **form.cleaned_data)
+            # the new account works in the town the creator works in (the county's: the one chosen)
+            user, password = services.create_account(actor=request.user, town=campaign.town, **form.cleaned_data)
         except services.DomainError as exc:
             apply_domain_error(form, exc)
         else:

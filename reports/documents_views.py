@@ -15,7 +15,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import roles
-from cases.access import get_current_campaign, get_village_for_user
+from cases.access import get_current_campaign, get_public_campaign, get_village_for_user
 from cases.models import Campaign, Notice, Village
 
 from . import documents, exports, summary
@@ -93,7 +93,7 @@ def notice_file(request, code: str, fmt: str):
 @require_GET
 def flyer(request):
     """The policy flyer (送政策): public, no personal data, linked from the notice board."""
-    campaign = Campaign.objects.current()
+    campaign = get_public_campaign(request)
     if campaign is None:
         raise Http404("尚未设置复核行动。")
     content = documents.flyer_pdf(campaign)

@@ -149,7 +149,7 @@ def get_export_for_user(request, public_id) -> Export:
     )
     if export is None:
         raise Http404("没有找到该文件。")
-    if export.village_id and not roles.covers_village(request.user, export.village_id):
+    if export.village_id and not roles.covers_village(request.user, export.village):
         raise Http404("没有找到该文件。")
     if export.sample_id and roles.village_scope(request.user) is not None:
         raise Http404("没有找到该文件。")

@@ -277,8 +277,9 @@ def _person(user) -> str:
     return (profile.display_name if profile else "") or user.get_username()
 
 
-def _campaign() -> Campaign:
-    campaign = Campaign.objects.current()
+def _campaign(user) -> Campaign:
+    """The campaign of the user's town (a county account's: the town it chose)."""
+    campaign = Campaign.objects.current(roles.town_scope(user))
     if campaign is None:
         raise Http404("尚未设置复核行动。")
     return campaign
@@ -353,7 +354,7 @@ MEMBER_FIELDS = ("name", "id_number", "sex", "health", "disability_type", "work_
 def households(user, params) -> Listing:
     """花名册: the page's filters and scope through the page's own helper (which also limits and
     records a search by ID number), every household with its head, and its live members."""
-    campaign = _campaign()
+    campaign = _campaign(user)
     form, qs = household_queryset(user, params)
     query = {k: params.get(k, "") for k in ("q", "village", "category", "status")}
     valid = form.is_valid()
@@ -458,7 +459,7 @@ COVERAGE_COLUMNS = [
 
 def coverage(user, params) -> Listing:
     """The coverage page: per village of the user's area, households to visit and how far."""
-    campaign = _campaign()
+    campaign = _campaign(user)
     scope, villages = _area(user, campaign)
     area = list(Village.objects.visible_to(user))
     overdue = timezone.localdate() > campaign.village_report_deadline
@@ -512,7 +513,7 @@ VILLAGE_STATUSES = {"": "全部", "not_visited": "未走访", "draft": "调查�
 def village(user, params, code: str) -> Listing:
     """A village's list of households to visit (the page's status filter), with the
     conclusion of each submitted survey."""
-    campaign = _campaign()
+    campaign = _campaign(user)
     place = _visible_village(user, code)
     status = params.get("status", "")
     status = status if status in VILLAGE_STATUSES else ""
@@ -590,7 +591,7 @@ def sample(user, params, level: str) -> Listing:
         raise Http404
     if roles.village_scope(user) is not None:
         roles.require(False)
-    campaign = _campaign()
+    campaign = _campaign(user)
     current = Sample.objects.filter(campaign=campaign, level=level).first()
     chosen = Village.objects.filter(town=campaign.town, code=params.get("village", "")).first()
     label = str(Sample.Level(level).label)
@@ -690,7 +691,7 @@ def _checked(sampled: bool, revisited: bool) -> str:
 def decisions(user, params) -> Listing:
     """镇级决定: the page's village and status (its STATUSES, or what may be decided in bulk
     for the chosen village), every household with its decision and review state."""
-    campaign = _campaign()
+    campaign = _campaign(user)
     place = _visible_village(user, params["village"]) if params.get("village") else None
     status = params.get("status", "left")
     if status not in STATUSES and not (status == "bulk" and place is not None):
@@ -713,7 +714,7 @@ def decisions(user, params) -> Listing:
 
 def county(user, params) -> Listing:
     """县级审批: the page's village and status (its COUNTY_STATUSES), with the county's answer."""
-    campaign = _campaign()
+    campaign = _campaign(user)
     place = _visible_village(user, params["village"]) if params.get("village") else None
     status = params.get("status", "sent")
     status = status if status in COUNTY_STATUSES else "sent"
@@ -835,7 +836,7 @@ def complaints(user, params) -> Listing:
     """投诉举报 (or the 公示's objections): the page's tab, status and village; who reported or
     objected only for the roles that may see it."""
     roles.require(roles.can_read_complaints(user))
-    campaign = _campaign()
+    campaign = _campaign(user)
     kind = params.get("kind") if params.get("kind") in COMPLAINT_KINDS else "complaints"
     filters = OBJECTION_FILTERS if kind == "objections" else STATUS_FILTERS
     statuses = {k: v[0] for k, v in filters.items()}
@@ -989,7 +990,9 @@ def request_job(*, actor, kind: str, args: dict, params, full_ids: bool = False)
 
     if full_ids:
         roles.require(roles.can_read_full_ids(actor))
-    result = build_list_export.enqueue(actor.pk, kind, args, job_params(params), full_ids)
+    # a county account's chosen town goes with the job (the worker has no session)
+    town = getattr(actor, "_dibao_chosen_town", None)
+    result = build_list_export.enqueue(actor.pk, kind, args, job_params(params), full_ids, town)
     return uuid.UUID(str(result.id))
 
 
@@ -997,10 +1000,13 @@ def job_file(job_id) -> Path:
     return Path(settings.EXPORT_ROOT) / "lists" / f"{job_id}.xlsx"
 
 
-def build_job(job_id, user_id: int, kind: str, args: dict, params: dict, full_ids: bool) -> dict:
+def build_job(
+    job_id, user_id: int, kind: str, args: dict, params: dict, full_ids: bool, town: int | None = None
+) -> dict:
     """The worker's part: the list as the user may see it now, written to the job's file.
     A user who may no longer see it gets a reason, not a file."""
     user = get_user_model().objects.get(pk=user_id)
+    user._dibao_chosen_town = town
     try:
         listing = LISTS[kind](user, params, **args)
         if full_ids:
@@ -1057,7 +1063,7 @@ class ListJob:
 
     @classmethod
     def from_row(cls, row) -> ListJob:
-        user_id, kind, args, params, full_ids = row.args_kwargs["args"]
+        user_id, kind, args, params, full_ids, *_town = row.args_kwargs["args"]  # and the chosen town, if any
         result = row.return_value or {}
         status, error = {"READY": "queued", "RUNNING": "running"}.get(row.status, "failed"), ""
         if row.status == "SUCCESSFUL":

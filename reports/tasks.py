@@ -23,10 +23,12 @@ def build_export(export_id: int, attempt: int) -> None:
 
 
 @task(takes_context=True)
-def build_list_export(context, user_id: int, kind: str, args: dict, params: dict, full_ids: bool = False) -> dict:
+def build_list_export(
+    context, user_id: int, kind: str, args: dict, params: dict, full_ids: bool = False, town: int | None = None
+) -> dict:
     """Write a list page's rows as a workbook (a list too long to write in the request); what it
     returns is the job's record (rows, file name, or why there is no file)."""
     try:
-        return list_exports.build_job(context.task_result.id, user_id, kind, args, params, full_ids)
+        return list_exports.build_job(context.task_result.id, user_id, kind, args, params, full_ids, town)
     finally:
         tidy()

@@ -19,9 +19,7 @@ def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
     # The scope of Survey.objects.visible_to, on the household already joined: a sub-select
     # of households (and an ORDER BY for first()) made planning this query cost more than
     # running it.
-    scope = roles.village_scope(request.user)
-    if scope is not None:
-        surveys = surveys.filter(household__village_id__in=scope)
+    surveys = surveys.filter(roles.area_q(request.user, "household__village"))
     try:
         survey = surveys.get(public_id=public_uuid(public_id))
     except Survey.DoesNotExist:
@@ -38,7 +36,7 @@ def get_revisit_for_user(request, public_id, *, write: bool = False) -> Revisit:
     revisit = (
         Revisit.objects.select_related("entry__sample__campaign", "entry__household__village", "survey")
         .prefetch_related("members__survey_member", "survey__members__incomes", "survey__vehicles")
-        .filter(public_id=public_uuid(public_id))
+        .filter(roles.town_q(request.user, "entry__sample__campaign"), public_id=public_uuid(public_id))
         .first()
     )
     if revisit is None:

@@ -176,7 +176,11 @@ def _get_list(request, public_id) -> DepartmentList:
     """A list as uploaded: for the roles that see the whole town (it names people of every village)."""
     found = None
     if departments.sees_department_detail(request.user):
-        found = DepartmentList.objects.select_related("uploaded_by").filter(public_id=public_uuid(public_id)).first()
+        found = (
+            DepartmentList.objects.select_related("uploaded_by")
+            .filter(roles.town_q(request.user), public_id=public_uuid(public_id))
+            .first()
+        )
     if found is None:
         raise Http404("没有找到该名单。")
     return found

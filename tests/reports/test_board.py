@@ -10,6 +10,7 @@ import types
 from html.parser import HTMLParser
 
 import pytest
+from django.test import RequestFactory
 from django.http import HttpResponse
 from django.urls import include, path, reverse
 from django.utils import timezone
@@ -142,7 +143,7 @@ def test_it_holds_no_id_number_phone_address_bank_account_or_health_detail(clien
 
 
 def test_it_links_nowhere_into_the_staff_pages_and_runs_no_script(client, on_notice):
-    flyer = board_views._flyer_url()
+    flyer = board_views._flyer_url(RequestFactory().get("/board/"), on_notice)
     if flyer:
         response = client.get(flyer)
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"

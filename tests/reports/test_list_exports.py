@@ -353,7 +353,7 @@ def test_a_long_list_is_made_by_the_worker_and_offered_to_its_requester(
     task = DBTaskResult.objects.get()
     assert response["Location"] == reverse("list_export_job", args=[task.id])
     assert task.task_path == "reports.tasks.build_list_export" and task.status == "READY"
-    assert task.args_kwargs["args"] == [town_office.pk, "households", {}, {"category": "rural_dibao"}, False]
+    assert task.args_kwargs["args"] == [town_office.pk, "households", {}, {"category": "rural_dibao"}, False, None]
     page = client.get(response["Location"]).content.decode()
     assert "排队中" in page and "js/export.js" in page and "category=rural_dibao" in page
 
