@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -121,12 +120,15 @@ def load_profile(user, chosen_town: int | None = None):
         return user._dibao_profile
     profile_model = user._meta.get_field("profile").related_model
     village_model = profile_model._meta.get_field("village").related_model
-    town = Coalesce(models.OuterRef("town_id"), models.Value(chosen_town or 0))
-    profile = (
-        profile_model.objects.filter(user=user)
-        .annotate(villages_elsewhere=models.Exists(village_model.objects.exclude(town_id=town)))
-        .first()
+    # written out: the ORM's Exists(...) took longer to compile than the query takes to run
+    sql = (
+        f"SELECT p.*, EXISTS(SELECT 1 FROM {village_model._meta.db_table} v"  # noqa: S608 - table names
+        f" WHERE v.town_id <> COALESCE(p.town_id, %s)) AS villages_elsewhere"
+        f" FROM {profile_model._meta.db_table} p WHERE p.user_id = %s"
     )
+    profile = next(iter(profile_model.objects.raw(sql, [chosen_town or 0, user.pk])), None)
+    if profile is not None:
+        profile.villages_elsewhere = bool(profile.villages_elsewhere)  # SQLite answers 0 or 1
     user._dibao_profile = profile
     if profile is not None:
         user._state.fields_cache["profile"] = profile  # what user.profile reads

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from html import escape
 
@@ -91,7 +92,10 @@ class BootstrapField(forms.BoundField):
         cursor on PostgreSQL: three round trips for a handful of rows)."""
         field, errors = self.field, self.form.errors.get(self.name)
         if isinstance(field, forms.ModelChoiceField):
-            choices = [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in field.queryset]
+            # the objects the view read already, if it gave them (see InvestigatorsForm)
+            objects = getattr(self.form, "loaded", {}).get(self.name)
+            objects = field.queryset if objects is None else objects
+            choices = [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in objects]
         else:
             choices = field.choices
         chosen = {str(v) for v in self.value() or []}
@@ -129,6 +133,35 @@ class BootstrapField(forms.BoundField):
         return f'<input type="{widget.input_type}"{_attrs(attrs)}>'
 
 
+class SharedFields(dict):
+    """A form class's fields, shared by the forms made from it instead of copied for each (as
+    Django does, field by field and option by option: a sixth of the survey page's time, which
+    makes some 30 forms). Each form still has a dict of its own, so a formset may add its
+    fields; but no form of these classes may change a field in place: it replaces the field
+    with a copy (see SurveyHeaderForm and MemberRowForm)."""
+
+    def __deepcopy__(self, memo):
+        return {
+            name: copy.deepcopy(field, memo) if isinstance(field, forms.ModelChoiceField) else field
+            for name, field in self.items()
+        }
+
+
+def share_fields(form_class):
+    form_class.base_fields = SharedFields(form_class.base_fields)
+    return form_class
+
+
+def _replaced(form: forms.BaseForm, name: str, **changes) -> forms.Field:
+    """A copy of the form's field with `changes`, for this form only (see SharedFields)."""
+    field = copy.copy(form.fields[name])
+    for attribute, value in changes.items():
+        setattr(field, attribute, value)
+    form.fields[name] = field
+    return field
+
+
+@share_fields
 class SurveyHeaderForm(forms.ModelForm):
     bound_field_class = BootstrapField
 
@@ -152,9 +185,8 @@ class SurveyHeaderForm(forms.ModelForm):
 
     def __init__(self, *args, survey: Survey, **kwargs):
         super().__init__(*args, instance=survey, **kwargs)
-        self.fields["visit_date"].validators.append(not_in_future)
         if survey.form == Survey.Form.B:
-            self.fields["dibao_reason"].widget = forms.HiddenInput()
+            _replaced(self, "dibao_reason", widget=forms.HiddenInput())
 
     def clean(self):
         data = super().clean()
@@ -166,6 +198,10 @@ class SurveyHeaderForm(forms.ModelForm):
         return data
 
 
+SurveyHeaderForm.base_fields["visit_date"].validators.append(not_in_future)
+
+
+@share_fields
 class MemberRowForm(forms.Form):
     """One member of the household as found at the visit, with their 12-month income."""
 
@@ -190,7 +226,7 @@ class MemberRowForm(forms.Form):
         self.registered = registered
         if not self.initial:
             # The blank row for a new member: untouched, it posts its initial values and is skipped.
-            self.fields["presence"].initial = SurveyMember.Presence.NEW
+            _replaced(self, "presence", initial=SurveyMember.Presence.NEW)
 
     # The income inputs by group, in the order of the paper form.
     @property
@@ -310,6 +346,7 @@ class DeductionForm(forms.Form):
 
 
 DeductionForm.base_fields.update(_amount_fields(DEDUCTIONS))
+share_fields(DeductionForm)
 
 
 class RowForm(forms.ModelForm):
@@ -327,7 +364,7 @@ ROW_WIDGETS = {
 
 def _row_formset(model, fields):
     widgets = {name: widget for name, widget in ROW_WIDGETS.items() if name in fields}
-    form = forms.modelform_factory(model, form=RowForm, fields=fields, widgets=widgets)
+    form = share_fields(forms.modelform_factory(model, form=RowForm, fields=fields, widgets=widgets))
     return forms.formset_factory(form, extra=1, can_delete=True)
 
 
@@ -411,9 +448,12 @@ class InvestigatorsForm(forms.Form):
         label=_("调查人（至少两人）"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, candidates, **kwargs):
+    def __init__(self, *args, candidates, loaded: list | None = None, **kwargs):
+        """`candidates`: the users who may be chosen (a queryset); `loaded`: the same users
+        already read, for showing the choice without reading them again."""
         super().__init__(*args, **kwargs)
         self.fields["investigators"].queryset = candidates
+        self.loaded = {} if loaded is None else {"investigators": loaded}
         self.fields["investigators"].label_from_instance = lambda u: (
             f"{u.profile.display_name or u.username}（{u.username}，{u.profile.get_role_display()}）"
         )

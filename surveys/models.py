@@ -274,15 +274,17 @@ class Survey(models.Model):
         self.__dict__.pop("_fingerprint", None)
         self.__dict__.pop("_assessment", None)
         prefetch_related_objects(
-            [self],
-            "members__incomes",
-            "members__member",
-            "deductions",
-            "houses",
-            "vehicles",
-            "supporters",
-            "household__members",
+            [self], "members__incomes", "deductions", "houses", "vehicles", "supporters", "household__members"
         )
+        # Each row's registry member from the household's members, read once above (a member
+        # since moved to another household is read on its own).
+        registry = {m.pk: m for m in self.household.members.all()}
+        elsewhere = [r.member_id for r in self.members.all() if r.member_id and r.member_id not in registry]
+        if elsewhere:
+            registry.update({m.pk: m for m in Member.objects.filter(pk__in=elsewhere)})
+        for row in self.members.all():
+            if row.member_id:
+                row.member = registry[row.member_id]
         return self
 
     def content_fingerprint(self) -> str:

@@ -473,8 +473,11 @@ def signature_states(survey: Survey) -> list[tuple[SurveySignature, bool]]:
     ]
 
 
-def missing_for_submission(survey: Survey, states: list[tuple[SurveySignature, bool]] | None = None) -> list[str]:
-    """Everything that stops a submission, in words the cadre can act on."""
+def missing_for_submission(
+    survey: Survey, states: list[tuple[SurveySignature, bool]] | None = None, *, candidates: list | None = None
+) -> list[str]:
+    """Everything that stops a submission, in words the cadre can act on (`candidates`: the
+    household's investigator candidates, if the caller read them already)."""
     states = signature_states(survey) if states is None else states
     problems = []
     if not survey.visit_date:
@@ -511,7 +514,10 @@ def missing_for_submission(survey: Survey, states: list[tuple[SurveySignature, b
         problems.append("户主拒绝签字时请填写原因。")
     if len(states) < 2:
         problems.append("入户调查至少需要两名调查人。")
-    eligible = set(investigator_candidates(survey.household).values_list("pk", flat=True))
+    if candidates is None:
+        eligible = set(investigator_candidates(survey.household).values_list("pk", flat=True))
+    else:
+        eligible = {u.pk for u in candidates}
     for signature, _valid in states:
         if signature.investigator_id not in eligible:
             problems.append(f"{signature.investigator.username}已不是负责该村的调查人员，请更换调查人。")

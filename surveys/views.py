@@ -230,18 +230,19 @@ def _seen_version(request) -> int:
 
 def _edit_context(request, survey, forms, **extra):
     candidates = services.investigator_candidates(survey.household)
+    loaded = list(candidates)
     states = services.signature_states(survey)
     return {
         "survey": survey,
         "forms": forms,
         "household": survey.household,
         "investigators_form": InvestigatorsForm(
-            candidates=candidates, initial={"investigators": [s.investigator for s, _valid in states]}
+            candidates=candidates, loaded=loaded, initial={"investigators": [s.investigator for s, _valid in states]}
         ),
         "signatures": states,
         # The signing forms send it back: a signature covers exactly the content shown.
         "fingerprint": survey.content_fingerprint(),
-        "problems": services.missing_for_submission(survey, states),
+        "problems": services.missing_for_submission(survey, states, candidates=loaded),
         "late_form": LateReasonForm(),
         "needs_late_reason": survey.campaign.current_phase != survey.campaign.PhaseNumber.REVIEW,
         **extra,
@@ -255,6 +256,8 @@ def edit(request, public_id):
     if not survey.is_draft:
         return redirect("survey_detail", public_id=survey.public_id)
     roles.require(roles.can_survey(request.user))
+    # a draft is of its town's running campaign: the page's footer reads its hotline from it
+    request._dibao_campaign = survey.campaign
     forms = SurveyForms(survey, request.POST or None)
     result = None
     if request.method == "POST":

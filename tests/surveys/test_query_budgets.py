@@ -64,12 +64,12 @@ def test_the_coverage_list_has_a_fixed_query_budget(client, town_office, cadre_a
 def test_the_survey_page_has_a_fixed_query_budget(client, cadre_a, group_leader_a, survey_a):
     services.set_investigators(survey_a, [cadre_a, group_leader_a], actor=cadre_a)
     client.force_login(cadre_a)
-    # session, user, profile; the survey with its campaign, town, household, village, group and
-    # authors; its members, their incomes, their registry rows, deductions, houses, vehicles,
-    # supporters, the household's members (Survey.with_rows); the signatures with their signers;
-    # the investigators the village may name, once for the checks before submission and once
-    # for the checkboxes; the hotline in the footer
-    assert _count(client, reverse("survey_edit", args=[survey_a.public_id])) == 16
+    # session, user, profile; the survey with its campaign (whose hotline the footer shows),
+    # town, household, village, group and authors; its members, their incomes, deductions,
+    # houses, vehicles, supporters, the household's members, which are also the rows' registry
+    # members (Survey.with_rows); the signatures with their signers; the investigators the
+    # village may name, read once for the checks before submission and the checkboxes
+    assert _count(client, reverse("survey_edit", args=[survey_a.public_id])) == 13
 
 
 def test_the_investigator_checkboxes_show_who_may_be_named_and_who_is(
