@@ -540,13 +540,13 @@ def complaint_create(request):
     roles.require(roles.can_handle_complaints(request.user))
     campaign = get_current_campaign(request)
     household = _picked_household(request)
-    handlers = complaints.handlers()
+    handlers = complaints.handlers(campaign)
     initial = {}
     if roles.role_of(request.user) == roles.Role.TOWN:
         initial["handler"] = request.user.get_username()
     form = ComplaintForm(
         request.POST or None,
-        villages=Village.objects.order_by("order", "code"),
+        villages=Village.objects.visible_to(request.user).filter(town=campaign.town_id).order_by("order", "code"),
         handlers=handlers,
         household=household,
         initial=initial,

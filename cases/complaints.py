@@ -71,11 +71,11 @@ def mark_full_check(campaign: Campaign, household: Household, *, actor, reason: 
     return case
 
 
-def handlers() -> QuerySet:
-    """Who may be given a complaint to handle: the town office's active accounts."""
+def handlers(campaign: Campaign) -> QuerySet:
+    """Who may be given a complaint to handle: the active accounts of the campaign's town office."""
     return (
         get_user_model()
-        .objects.filter(is_active=True, profile__role=roles.Role.TOWN)
+        .objects.filter(is_active=True, profile__role=roles.Role.TOWN, profile__town=campaign.town_id)
         .select_related("profile")
         .order_by("username")
     )
@@ -134,10 +134,12 @@ def record_complaint(
         household = None
     if household is not None:
         village = household.village
+    if village is not None and village.town_id != campaign.town_id:
+        raise DomainError("所选村（社区）不属于本镇。", field="village")
     content = content.strip()
     if not content:
         raise DomainError("请填写举报内容。", field="content")
-    if handler is None or not handlers().filter(pk=handler.pk).exists():
+    if handler is None or not handlers(campaign).filter(pk=handler.pk).exists():
         raise DomainError("承办人须为镇社会事务办的工作人员。", field="handler")
     due_on = due_on or received_on + dt.timedelta(days=campaign.complaint_days)
     if due_on < received_on:

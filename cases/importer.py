@@ -890,7 +890,7 @@ def check_table(table: Table, mapping: ColumnMapping, *, town) -> ImportCheck:
         else:
             records.append((number, raw))
     households = _form_households(records, town=town, mapping=mapping, labels=labels, issues=issues)
-    _check_against_registry(households, issues, labels)
+    _check_against_registry(households, issues, labels, town=town)
     issues.errors.sort(key=lambda i: i.row)
     issues.warnings.sort(key=lambda i: i.row)
     return ImportCheck(
@@ -1090,8 +1090,12 @@ class _HouseholdReader:
         return data
 
 
-def _check_against_registry(households: dict[str, PlannedHousehold], issues: Issues, labels: dict[str, str]) -> None:
-    """A live ID number may only be re-imported into the household it already belongs to."""
+def _check_against_registry(
+    households: dict[str, PlannedHousehold], issues: Issues, labels: dict[str, str], *, town
+) -> None:
+    """A live ID number may only be re-imported into the household it already belongs to, and
+    only a household of this town: one registered in another town is refused without naming
+    it (the office may not learn another town's registry from a roll)."""
     ids = [m.data["id_number"] for p in households.values() for m in p.members if m.data["id_number"]]
     existing: dict[str, Member] = {}
     for chunk_start in range(0, len(ids), 2000):
@@ -1102,17 +1106,16 @@ def _check_against_registry(households: dict[str, PlannedHousehold], issues: Iss
             existing[m.id_number] = m
     for plan in households.values():
         head = existing.get(plan.head_id)
-        household_id = head.household_id if head else None
+        household_id = head.household_id if head and head.household.village.town_id == town.pk else None
         for planned in plan.members:
             found = existing.get(planned.data["id_number"])
-            if found and found.household_id != household_id:
-                issues.errors.append(
-                    RowIssue(
-                        planned.row,
-                        labels["id_number"],
-                        f"该身份证号已登记在{found.household.village.name}{found.name}所在的另一户中。",
-                    )
-                )
+            if found is None or found.household_id == household_id:
+                continue
+            if found.household.village.town_id != town.pk:
+                message = "该身份证号已登记在本镇以外的另一户中，一人只能属于一户；请联系县民政局核实。"
+            else:
+                message = f"该身份证号已登记在{found.household.village.name}{found.name}所在的另一户中。"
+            issues.errors.append(RowIssue(planned.row, labels["id_number"], message))
 
 
 # --- the template --------------------------------------------------------------

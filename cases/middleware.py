@@ -32,6 +32,21 @@ def mark_seen(session) -> None:
     session[SEEN_KEY] = int(time.time())
 
 
+def choose_town(session, user) -> int | None:
+    """A county or administrator account without a town (at sign-in, or a session from before
+    there were several) works in the town running the latest campaign; it may choose another
+    on the towns page. Every other account is bound to its own town."""
+    if not roles.can_choose_town(user):
+        return None
+    from .models import Campaign
+
+    campaign = Campaign.objects.current()
+    if campaign is None:
+        return None
+    session[roles.TOWN_SESSION_KEY] = campaign.town_id
+    return campaign.town_id
+
+
 class PersonalDataMiddleware:
     """Pages for signed-in users carry personal data: no browser or proxy may keep them.
     An account whose password was set by someone else must change it first. An active
@@ -48,6 +63,8 @@ class PersonalDataMiddleware:
             # the town a county or administrator account works in (roles.town_scope)
             user._dibao_chosen_town = request.session.get(roles.TOWN_SESSION_KEY)
             profile = roles.load_profile(user, user._dibao_chosen_town)
+            if user._dibao_chosen_town is None:
+                user._dibao_chosen_town = choose_town(request.session, user)
             if profile is not None and profile.must_change_password and not self._allowed(request):
                 return redirect("password_change")
             if time.time() - request.session.get(SEEN_KEY, 0) >= RENEW_SECONDS:

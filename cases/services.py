@@ -563,11 +563,17 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
         .filter(id_number__in=ids, status=Member.Status.PRESENT)
         .select_related("household")
     }
+    # the town's villages: a roll only ever updates households of the town it is for
+    town_villages = {p.data["village"].pk for p in check.households if p.data.get("village")}
+    if town_villages:
+        town_villages = set(Village.objects.filter(town__villages__in=town_villages).values_list("pk", flat=True))
     events = []
     try:
         for plan in check.households:
             head = existing.get(plan.head_id)
             household = head.household if head else Household()
+            if head and household.village_id not in town_villages:
+                raise DomainError("文件中有其他乡镇已登记的家庭，未导入任何数据。")
             event = _import_one(
                 household, plan.data, HOUSEHOLD_FIELDS, actor=actor, household=household, reason=reason, batch=batch
             )
@@ -624,6 +630,15 @@ def manageable_roles(actor) -> set[str]:
     return set()
 
 
+def managed_profiles(actor):
+    """The accounts the actor manages: the town office its own town's cadres and work groups;
+    the administrator every account."""
+    profiles = Profile.objects.filter(role__in=manageable_roles(actor))
+    if roles.role_of(actor) in roles.TOWN_BOUND:
+        profiles = profiles.filter(town_id=roles.town_scope(actor))
+    return profiles
+
+
 def _check_manageable(actor, role: str) -> None:
     if role not in manageable_roles(actor):
         raise DomainError("您不能管理该角色的账号。")
@@ -677,6 +692,8 @@ def _managed_profile(user, actor) -> Profile:
     if profile is None:
         raise DomainError("该账号没有角色，请在管理后台处理。")
     _check_manageable(actor, profile.role)
+    if roles.role_of(actor) in roles.TOWN_BOUND and profile.town_id != roles.town_scope(actor):
+        raise DomainError("您不能管理其他乡镇的账号。")
     if user.pk == actor.pk:
         raise DomainError("不能在此修改自己的账号；请使用“修改密码”。")
     return profile

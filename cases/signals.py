@@ -7,8 +7,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from . import roles
-from .middleware import client_ip, mark_seen
-from .models import AuditEvent, Campaign
+from .middleware import choose_town, client_ip, mark_seen
+from .models import AuditEvent
 
 
 def _event(action: str, *, user=None, username: str = "", request=None) -> None:
@@ -27,17 +27,9 @@ def _event(action: str, *, user=None, username: str = "", request=None) -> None:
 def on_login(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
         mark_seen(request.session)
-        _choose_town(request.session, user)
+        if roles.TOWN_SESSION_KEY not in request.session:
+            choose_town(request.session, user)
     _event(AuditEvent.Action.LOGIN, user=user, request=request)
-
-
-def _choose_town(session, user) -> None:
-    """A county or administrator account starts in the town running the latest campaign (it
-    may choose another on the towns page); every other account is bound to its own."""
-    if roles.can_choose_town(user) and roles.TOWN_SESSION_KEY not in session:
-        campaign = Campaign.objects.current()
-        if campaign is not None:
-            session[roles.TOWN_SESSION_KEY] = campaign.town_id
 
 
 @receiver(user_logged_out)

@@ -46,7 +46,7 @@ from .importer import (
     read_table,
 )
 from .lists import household_queryset, page_size, url_maker
-from .models import AuditEvent, Household, Member, Profile, Village
+from .models import AuditEvent, Household, Member, Village
 from .responses import conflict
 
 
@@ -468,7 +468,7 @@ def _managed_user(request, username):
         roles.require(False)
     user = (
         get_user_model()
-        .objects.filter(username=username, profile__role__in=allowed)
+        .objects.filter(username=username, profile__in=services.managed_profiles(request.user))
         .exclude(pk=request.user.pk)
         .select_related("profile")
         .first()
@@ -486,7 +486,7 @@ def accounts(request):
     if not allowed:
         roles.require(False)
     profiles = (
-        Profile.objects.filter(role__in=allowed)
+        services.managed_profiles(request.user)
         .select_related("user", "village", "work_group")
         .order_by("role", "village__order", "work_group__number", "user__username")
     )

@@ -449,7 +449,7 @@ def check_list(department: str, table: Table, mapping: ColumnMapping, *, town) -
         if len(issues.errors) == errors_before and reading is not None:
             village = find_village(village_text, villages, town) if village_text else None
             rows.append(CheckedRow(number, name, id_number, village_text, village, reading))
-    registered = _live_names([r.id_number for r in rows])
+    registered = _live_names([r.id_number for r in rows], town=town)
     for r in rows:
         name = registered.get(r.id_number)
         if name and name != r.name:
@@ -466,12 +466,16 @@ def _chunks(items: list, size: int = 2000) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def _live_names(ids: list[str]) -> dict[str, str]:
+def _live_members(town):
+    """The live members of the town's registry: a department's list is compared with the town's
+    own households only (another town's are neither matched nor named)."""
+    return Member.objects.filter(status=Member.Status.PRESENT, household__village__town=town)
+
+
+def _live_names(ids: list[str], *, town) -> dict[str, str]:
     names = {}
     for chunk in _chunks(ids):
-        names.update(
-            Member.objects.filter(id_number__in=chunk, status=Member.Status.PRESENT).values_list("id_number", "name")
-        )
+        names.update(_live_members(town).filter(id_number__in=chunk).values_list("id_number", "name"))
     return names
 
 
@@ -638,7 +642,7 @@ def import_list(
     _check_open(campaign)
     members: dict[str, Member] = {}
     for chunk in _chunks([r.id_number for r in check.rows]):
-        for m in Member.objects.filter(id_number__in=chunk, status=Member.Status.PRESENT).select_related("household"):
+        for m in _live_members(campaign.town_id).filter(id_number__in=chunk).select_related("household"):
             members[m.id_number] = m
     department_list = DepartmentList.objects.create(
         campaign=campaign,
@@ -854,9 +858,7 @@ def sees_department_detail(user) -> bool:
 
 def flags_visible_to(user, campaign: Campaign):
     """The campaign's flags in the villages the user covers."""
-    scope = roles.village_scope(user)
-    flags = HouseholdFlag.objects.filter(campaign=campaign)
-    return flags if scope is None else flags.filter(village_id__in=scope)
+    return HouseholdFlag.objects.filter(roles.area_q(user), campaign=campaign)
 
 
 @transaction.atomic
@@ -882,9 +884,7 @@ def clear_flag(flag: HouseholdFlag, *, actor, reason: str) -> HouseholdFlag:
 
 
 def tasks_visible_to(user, campaign: Campaign):
-    scope = roles.village_scope(user)
-    tasks = ScreeningTask.objects.filter(campaign=campaign)
-    return tasks if scope is None else tasks.filter(village_id__in=scope)
+    return ScreeningTask.objects.filter(roles.area_q(user), campaign=campaign)
 
 
 def open_screening_tasks_by_village(campaign: Campaign, village_ids) -> dict[int, dict]:
@@ -954,7 +954,8 @@ def register_task_household(task: ScreeningTask, *, actor, data: dict[str, Any])
 def registered_household(task: ScreeningTask) -> Household | None:
     """The household the person a task names now lives in (added as a member meanwhile), if any."""
     member = (
-        Member.objects.filter(id_number=task.id_number, status=Member.Status.PRESENT)
+        _live_members(task.village.town_id)
+        .filter(id_number=task.id_number)
         .select_related("household__village")
         .first()
     )

@@ -85,11 +85,13 @@ VERIFIER_ROLES = {
 }
 
 
-def verifier_candidates(level: str = "town"):
-    """Who may re-visit for the town (phase 3) or the county (phase 4)."""
+def verifier_candidates(level: str, town: int):
+    """Who may re-visit for the town (phase 3) or the county (phase 4): of the town's office and
+    work groups (`town`: the campaign's town), and the county's officers."""
+    town_staff = Q(profile__town=town) | Q(profile__role=roles.Role.COUNTY)
     return (
         get_user_model()
-        .objects.filter(profile__role__in=VERIFIER_ROLES[level], is_active=True)
+        .objects.filter(town_staff, profile__role__in=VERIFIER_ROLES[level], is_active=True)
         .select_related("profile")
         .order_by("profile__role", "username")
     )
@@ -211,7 +213,7 @@ def eligible_verifiers(entry: SampleEntry) -> list:
     excluded = _village_investigators(entry)
     if entry.sample.level == Sample.Level.COUNTY:
         excluded |= _town_verifiers(entry)
-    return [u for u in verifier_candidates(entry.sample.level) if u.pk not in excluded]
+    return [u for u in verifier_candidates(entry.sample.level, entry.sample.campaign.town_id) if u.pk not in excluded]
 
 
 @transaction.atomic
@@ -220,8 +222,8 @@ def set_verifiers(revisit: Revisit, verifiers: list, *, actor) -> None:
     ids = [u.pk for u in verifiers]
     if len(set(ids)) != len(ids) or len(ids) < 2:
         raise DomainError("入户核查至少需要两名不同的核查人。", field="verifiers")
-    level = revisit.entry.sample.level
-    if set(ids) - set(verifier_candidates(level).values_list("pk", flat=True)):
+    level, town = revisit.entry.sample.level, revisit.entry.sample.campaign.town_id
+    if set(ids) - set(verifier_candidates(level, town).values_list("pk", flat=True)):
         if level == Sample.Level.COUNTY:
             raise DomainError("县级抽查的核查人须是县民政局人员或陪同的镇社会事务办人员。", field="verifiers")
         raise DomainError("核查人必须是镇社会事务办人员或工作组成员。", field="verifiers")
@@ -254,7 +256,8 @@ def sign_revisit(revisit: Revisit, *, verifier, actor, method: str, shown_finger
     signature = revisit.signatures.filter(verifier=verifier).first()
     if signature is None:
         raise DomainError(f"{verifier.username}不是本次核查的核查人。")
-    if not verifier_candidates(revisit.entry.sample.level).filter(pk=verifier.pk).exists():
+    sample = revisit.entry.sample
+    if not verifier_candidates(sample.level, sample.campaign.town_id).filter(pk=verifier.pk).exists():
         raise DomainError(f"{verifier.username}已不能担任核查人。")
     current = Revisit.objects.prefetch_related("members").get(pk=revisit.pk).content_fingerprint()
     if shown_fingerprint != current:

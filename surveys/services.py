@@ -107,7 +107,8 @@ def form_for(household: Household) -> str:
 
 
 def investigator_candidates(household: Household):
-    """Users of the campaign who may visit this household: its village's cadres, its work group, the town."""
+    """Users of the campaign who may visit this household: its village's cadres, its work group,
+    its town's office."""
     from django.contrib.auth import get_user_model
 
     return (
@@ -115,7 +116,7 @@ def investigator_candidates(household: Household):
         .objects.filter(
             Q(profile__role=Profile.Role.VILLAGE, profile__village=household.village_id)
             | Q(profile__role=Profile.Role.WORK_GROUP, profile__work_group__villages=household.village_id)
-            | Q(profile__role=Profile.Role.TOWN),
+            | Q(profile__role=Profile.Role.TOWN, profile__town__villages=household.village_id),
             is_active=True,
         )
         .select_related("profile")

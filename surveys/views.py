@@ -690,7 +690,9 @@ def revisit(request, public_id):
             "fingerprint": fingerprint,
             "problems": revisits.revisit_problems(current) if current.is_draft else [],
             "verifiers_form": VerifiersForm(
-                candidates=revisits.verifier_candidates(current.entry.sample.level),
+                candidates=revisits.verifier_candidates(
+                    current.entry.sample.level, current.entry.sample.campaign.town_id
+                ),
                 initial={"verifiers": [s.verifier for s in signatures]},
             ),
             "differences": current.differences.select_related("judged_by"),
@@ -705,7 +707,8 @@ def revisit(request, public_id):
 @require_POST
 def revisit_verifiers(request, public_id):
     current = get_revisit_for_user(request, public_id, write=True)
-    form = VerifiersForm(request.POST, candidates=revisits.verifier_candidates(current.entry.sample.level))
+    sample = current.entry.sample
+    form = VerifiersForm(request.POST, candidates=revisits.verifier_candidates(sample.level, sample.campaign.town_id))
     if not form.is_valid():
         messages.error(request, "请选择至少两名核查人。")
     else:
