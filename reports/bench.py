@@ -67,9 +67,6 @@ def _worker() -> subprocess.Popen:
     """The real worker: `db_worker --batch` takes what waits on the queue, then exits."""
     command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "db_worker", "--batch", "--no-reload"]
     environment = {**os.environ, "EXPORT_ROOT": str(settings.EXPORT_ROOT)}
-    # as in production, the worker runs with glibc's own allocator settings (scripts/serve.sh)
-    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
-        environment.pop(name, None)
     log = Path(settings.EXPORT_ROOT) / "worker.log"  # a file, not a pipe: a full pipe would stall it
     return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log.open("ab"))  # noqa: S603
 

@@ -44,11 +44,7 @@ $py manage.py cleanup_exports --interrupted
 # Each process leads a process group of its own (gunicorn's workers stop with their master,
 # even if it was killed); see scripts/supervise.sh.
 . scripts/supervise.sh
-# The web processes keep allocations up to 64 MB on the heap and return freed memory above
-# 128 MB: a form printed as PDF copies each font file (26 MB) into memory, and glibc's default
-# (a fresh mmap for each, given back at once) costs ~15,000 page faults and 25 ms per PDF.
-MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=134217728 \
-  start .venv/bin/gunicorn --config dibao/gunicorn.conf.py
+start .venv/bin/gunicorn --config dibao/gunicorn.conf.py
 # The worker takes the queued jobs one at a time. A job cut short by a stop is marked
 # interrupted (on the worker's way out, or by cleanup_exports above if it was killed), and its
 # requester starts it again from its page.
