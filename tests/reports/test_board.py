@@ -10,8 +10,8 @@ import types
 from html.parser import HTMLParser
 
 import pytest
-from django.test import RequestFactory
 from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import include, path, reverse
 from django.utils import timezone
 
