@@ -98,7 +98,7 @@ def village_scope(user) -> list[int] | None:
 
 
 # The roles bound to one town (their profile names it); the county and the administrator work
-# across the county's towns, in the town they chose (`TOWN_SESSION_KEY`, see towns_views).
+# across the county's towns, in the town they chose (`TOWN_SESSION_KEY`, see town_views).
 TOWN_BOUND = {Role.VILLAGE, Role.WORK_GROUP, Role.TOWN, Role.LEADERSHIP}
 TOWN_SESSION_KEY = "dibao_town"
 
