@@ -173,6 +173,16 @@ def _cover(export: Export, count: int):
 # --- the job ---------------------------------------------------------------------------------
 
 
+def _pending(actor, **what) -> Export | None:
+    """The same file still waiting or running for the same person (not one whose worker is gone)."""
+    pending = (
+        Export.objects.filter(requested_by=actor, status__in=[Export.Status.QUEUED, Export.Status.RUNNING], **what)
+        .order_by("-created_at")
+        .first()
+    )
+    return None if pending is None or pending.is_stalled else pending
+
+
 @transaction.atomic
 def request_export(
     *, actor, campaign: Campaign, village: Village | None = None, sample: Sample | None = None, full_ids: bool = False
@@ -184,19 +194,8 @@ def request_export(
 
     if full_ids:
         roles.require(roles.can_read_full_ids(actor))
-    pending = (
-        Export.objects.filter(
-            requested_by=actor,
-            campaign=campaign,
-            village=village,
-            sample=sample,
-            full_ids=full_ids,
-            status__in=[Export.Status.QUEUED, Export.Status.RUNNING],
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if pending is not None and not pending.is_stalled:
+    pending = _pending(actor, campaign=campaign, village=village, sample=sample, full_ids=full_ids)
+    if pending is not None:
         return pending
     export = Export(
         kind=Export.Kind.SURVEY_FORMS,
@@ -222,18 +221,8 @@ def request_report(*, actor, campaign: Campaign, closing: bool, fmt: str) -> Exp
     from .tasks import build_export
 
     kind = REPORT_KINDS[closing]
-    pending = (
-        Export.objects.filter(
-            requested_by=actor,
-            campaign=campaign,
-            kind=kind,
-            fmt=fmt,
-            status__in=[Export.Status.QUEUED, Export.Status.RUNNING],
-        )
-        .order_by("-created_at")
-        .first()
-    )
-    if pending is not None and not pending.is_stalled:
+    pending = _pending(actor, campaign=campaign, kind=kind, fmt=fmt)
+    if pending is not None:
         return pending
     export = Export.objects.create(kind=kind, fmt=fmt, campaign=campaign, requested_by=actor, total=REPORT_STEPS)
     build_export.enqueue(export.pk, export.attempt)

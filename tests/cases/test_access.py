@@ -1,15 +1,10 @@
 """Every URL against every persona: own area allowed, another village 404,
 read-only roles 403 on writes, anonymous visitors sent to the login page."""
 
-import datetime as dt
-from decimal import Decimal
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from cases import assistance, complaints, services
-from cases.models import Case, Complaint, GreenChannel, Household, TemporaryAid
+from cases.models import Complaint, GreenChannel, Household, TemporaryAid
 
 PERSONAS = ["cadre_a", "cadre_b", "group_leader_a", "town_office", "leadership", "county_officer", "admin_user"]
 READ_ALL = {"town_office", "leadership", "county_officer", "admin_user"}
@@ -17,41 +12,6 @@ WRITE_REGISTRY = {"cadre_a", "cadre_b", "town_office", "admin_user"}
 WRITE_CAMPAIGN = {"town_office", "admin_user"}
 # The green channel's intake and temporary-aid applications: a village's cadre for their village, the town.
 TAKE_ASSISTANCE = {"cadre_a", "cadre_b", "town_office", "admin_user"}
-
-
-@pytest.fixture
-def records(campaign, make_household, village_a, household_a, cadre_a, town_office):
-    """One green-channel application, one temporary-aid record and one complaint, all of 村A."""
-    applicant = make_household(village_a, head="赵春花", others=(), dibao=False)
-    today = timezone.localdate()
-    green = assistance.accept_green(
-        campaign,
-        applicant,
-        actor=cadre_a,
-        member=applicant.head(),
-        ground="illness",
-        accepted_on=today,
-        commitment_on=today,
-        consent_on=today,
-        missing_documents="病历",
-        documents_due=today + dt.timedelta(days=5),
-    )
-    aid = assistance.apply_aid(
-        campaign, actor=cadre_a, person="周桂兰", reason="大病", amount=Decimal("1000"), village=village_a
-    )
-    services.ensure_case(campaign, household_a, Case.Source.DIBAO)
-    complaint = complaints.record_complaint(
-        campaign,
-        actor=town_office,
-        channel="phone",
-        received_on=today,
-        anonymous=True,
-        subject="household",
-        household=household_a,
-        content="有车",
-        handler=town_office,
-    )
-    return {"green": green, "aid": aid, "complaint": complaint}
 
 
 def _urls(household, member, records=None):
@@ -89,6 +49,7 @@ def _urls(household, member, records=None):
         "accounts": (reverse("accounts"), "write_campaign"),
         "account_create": (reverse("account_create"), "write_campaign"),
         "password_change": (reverse("password_change"), "read"),
+        "town_list": (reverse("town_list"), "choose_town"),
     }
 
 
@@ -114,6 +75,8 @@ def _expected(persona, kind):
         return 200 if sees_a else 404
     if kind == "read_town":  # complaints: the whole town's roles only
         return 200 if persona in READ_ALL else 403
+    if kind == "choose_town":  # the county's and the administrator's towns page
+        return 200 if persona in {"county_officer", "admin_user"} else 403
     if kind == "read_town_object":
         return 200 if persona in READ_ALL else 404
     raise AssertionError(kind)

@@ -6,7 +6,6 @@ verifiers, a county session without a chosen town)."""
 
 import datetime as dt
 import io
-from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -15,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
-from cases import assistance, complaints, roles, services
+from cases import roles, services
 from cases.importer import HEADERS, match_headers, read_table
-from cases.models import Campaign, Case, Complaint, DepartmentRecord, Household, HouseholdFlag, Profile, Town, Village
+from cases.models import Case, Complaint, DepartmentRecord, Household, HouseholdFlag
 from reports import list_exports
 from surveys import revisits
 from surveys import services as survey_services
@@ -28,72 +27,15 @@ from tests.conftest import PASSWORD, new_id
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-# --- fixtures (copied from tests/cases/test_towns.py and tests/cases/test_access.py) ----------
+# --- fixtures: second_town and records (tests/cases/conftest.py) --------------------------------
 
 
 @pytest.fixture
-def second_town(campaign):
-    """蜀山镇: one village, its own campaign (a copy of 泥汊镇's settings), a town office account
-    and one dibao household."""
-    town = Town.objects.create(code="340225107", name="蜀山镇", county="无为县")
-    village = Village.objects.create(town=town, code="340225107001", name="山前村", kind="rural", order=1)
-    fields = {
-        f.name: getattr(campaign, f.name)
-        for f in Campaign._meta.concrete_fields
-        if f.name not in {"id", "public_id", "town", "created_at", "name"}
-    }
-    other = Campaign.objects.create(**fields, town=town, name="蜀山镇低保复核攻坚月")
-    user = get_user_model().objects.create_user(username="town2", password=PASSWORD)
-    Profile.objects.create(user=user, role=roles.Role.TOWN, town=town, display_name="蜀山镇社会事务办")
-    household = services.create_household(
-        actor=user,
-        data={
-            "village": village,
-            "hukou_type": Household.HukouType.RURAL,
-            "dibao_status": Household.DibaoStatus.ACTIVE,
-            "covered_persons": 1,
-            "monthly_amount": "505.00",
-        },
-        head={"name": "山前户主", "id_number": new_id()},
-    )
-    return {"town": town, "village": village, "campaign": other, "officer": user, "household": household}
-
-
-@pytest.fixture
-def records_a(campaign, make_household, village_a, household_a, cadre_a, town_office):
-    """One green-channel application, one temporary-aid record, one complaint and one survey, all
-    of 泥汊镇's 湖滨村."""
-    applicant = make_household(village_a, head="赵春花", others=(), dibao=False)
-    today = timezone.localdate()
-    green = assistance.accept_green(
-        campaign,
-        applicant,
-        actor=cadre_a,
-        member=applicant.head(),
-        ground="illness",
-        accepted_on=today,
-        commitment_on=today,
-        consent_on=today,
-        missing_documents="病历",
-        documents_due=today + dt.timedelta(days=5),
-    )
-    aid = assistance.apply_aid(
-        campaign, actor=cadre_a, person="周桂兰", reason="大病", amount=Decimal("1000"), village=village_a
-    )
-    services.ensure_case(campaign, household_a, Case.Source.DIBAO)
-    complaint = complaints.record_complaint(
-        campaign,
-        actor=town_office,
-        channel="phone",
-        received_on=today,
-        anonymous=True,
-        subject="household",
-        household=household_a,
-        content="有车",
-        handler=town_office,
-    )
+def records_a(campaign, records, household_a, town_office):
+    """The shared records (a green-channel application, a temporary-aid record, a complaint) and
+    a survey, all of 泥汊镇's 湖滨村."""
     survey = survey_services.start_survey(household_a, campaign=campaign, actor=town_office, late_reason="测试")
-    return {"green": green, "aid": aid, "complaint": complaint, "survey": survey}
+    return {**records, "survey": survey}
 
 
 def _xlsx(headers, rows, name="名单.xlsx") -> SimpleUploadedFile:

@@ -7,37 +7,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from cases import roles, services, town_views
-from cases.models import Campaign, Case, Household, Profile, Town, Village
+from cases.models import Case, Town, Village
 from surveys import services as survey_services
-from tests.conftest import PASSWORD, new_id
-
-
-@pytest.fixture
-def second_town(campaign):
-    """蜀山镇: one village, its own campaign (a copy of 泥汊镇's settings), a town office account
-    and one dibao household."""
-    town = Town.objects.create(code="340225107", name="蜀山镇", county="无为县")
-    village = Village.objects.create(town=town, code="340225107001", name="山前村", kind="rural", order=1)
-    fields = {
-        f.name: getattr(campaign, f.name)
-        for f in Campaign._meta.concrete_fields
-        if f.name not in {"id", "public_id", "town", "created_at", "name"}
-    }
-    other = Campaign.objects.create(**fields, town=town, name="蜀山镇低保复核攻坚月")
-    user = get_user_model().objects.create_user(username="town2", password=PASSWORD)
-    Profile.objects.create(user=user, role=roles.Role.TOWN, town=town, display_name="蜀山镇社会事务办")
-    household = services.create_household(
-        actor=user,
-        data={
-            "village": village,
-            "hukou_type": Household.HukouType.RURAL,
-            "dibao_status": Household.DibaoStatus.ACTIVE,
-            "covered_persons": 1,
-            "monthly_amount": "505.00",
-        },
-        head={"name": "山前户主", "id_number": new_id()},
-    )
-    return {"town": town, "village": village, "campaign": other, "officer": user, "household": household}
 
 
 def page(client, user, name, *args, **query):
