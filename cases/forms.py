@@ -4,7 +4,10 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -202,6 +205,39 @@ class PhaseDatesForm(forms.Form):
         }
 
 
+class QuickSelect(forms.Select):
+    """A single select with Django's markup, written in Python: a list page's filters went
+    through Django's widget templates, one per option (1.5 ms of the household list's 10)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = {str(v) for v in self.format_value(value)}
+        options = []
+        for option_value, label in self.choices:
+            option_value = "" if option_value is None else str(option_value)
+            selected = " selected" if option_value in chosen else ""
+            options.append(f'<option value="{escape(option_value)}"{selected}>{escape(label)}</option>')
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        return mark_safe(f'<select name="{escape(name)}"{flatatt(final_attrs)}>{"".join(options)}</select>')  # noqa: S308
+
+
+class _ChoicesReadOnce(forms.models.ModelChoiceIterator):
+    """The choices from the field's queryset, read once and kept on it (Django's iterator reads
+    them anew, through a server-side cursor on PostgreSQL, every time the select renders)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField for a short list (villages, work groups) shown as a select."""
+
+    iterator = _ChoicesReadOnce
+    widget = QuickSelect
+
+
 class HouseholdFilterForm(forms.Form):
     q = forms.CharField(
         label=_("搜索"),
@@ -209,7 +245,7 @@ class HouseholdFilterForm(forms.Form):
         max_length=30,
         widget=forms.TextInput(attrs={"placeholder": "姓名或身份证号后几位", "type": "search"}),
     )
-    village = forms.ModelChoiceField(
+    village = ListedModelChoiceField(
         label=_("村（社区）"),
         queryset=Village.objects.none(),
         required=False,
@@ -217,10 +253,13 @@ class HouseholdFilterForm(forms.Form):
         empty_label="全部村（社区）",
     )
     category = forms.ChoiceField(
-        label=_("类别"), required=False, choices=[("", "全部类别"), *Household.Category.choices]
+        label=_("类别"), required=False, choices=[("", "全部类别"), *Household.Category.choices], widget=QuickSelect
     )
     status = forms.ChoiceField(
-        label=_("低保状态"), required=False, choices=[("", "全部状态"), *Household.DibaoStatus.choices]
+        label=_("低保状态"),
+        required=False,
+        choices=[("", "全部状态"), *Household.DibaoStatus.choices],
+        widget=QuickSelect,
     )
 
     def __init__(self, *args, villages, may_search_id_fragments: bool = True, **kwargs):

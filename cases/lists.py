@@ -8,20 +8,22 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import models
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from . import roles
 from .forms import HouseholdFilterForm
-from .models import AuditEvent, Household, Village, id_search_kind
+from .models import AuditEvent, Household, RegistryTally, Village, id_search_kind
 from .services import record_id_search
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 
 
 class CountedPaginator(Paginator):
-    """A paginator told how many rows there are (read from a tally) instead of counting them."""
+    """A paginator told how many rows there are (read from a tally, or counted without the rows'
+    joins) instead of counting its rows itself."""
 
     def __init__(self, object_list, per_page, *, count: int):
         super().__init__(object_list, per_page)
@@ -30,6 +32,24 @@ class CountedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self._known_count
+
+
+class NewestFirst(Sequence):
+    """The rows of `queryset`, newest (highest id) first, as `values(*fields)`; a page of them is
+    one query however deep it is: its ids are picked from the index alone in a sub-select, and
+    only those rows are joined to what they show."""
+
+    def __init__(self, queryset, fields: Sequence[str], *, count: int):
+        self.queryset, self.fields, self.count = queryset, fields, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        ids = self.queryset.order_by("-id").values("id")[index]
+        return list(self.queryset.model._default_manager.filter(id__in=ids).order_by("-id").values(*self.fields))
 
 
 class ByVillage(Sequence):
@@ -109,6 +129,24 @@ def household_queryset(user, params):
     if kind:
         record_id_search(actor=user, kind=kind)
     return form, qs
+
+
+def registry_count(user, form) -> int | None:
+    """How many households the list shows when only a village (or nothing) narrows it, read
+    from the registry's tallies; None when other filters apply and the rows must be counted."""
+    if form.is_bound:
+        if not form.is_valid():
+            return None
+        data = form.cleaned_data
+        if data["q"] or data["category"] or data["status"]:
+            return None
+        village = data["village"]
+    else:
+        village = None
+    tallies = RegistryTally.objects.filter(roles.area_q(user))
+    if village is not None:
+        tallies = tallies.filter(village=village)
+    return tallies.aggregate(n=Sum("households"))["n"] or 0
 
 
 def id_searches_last_hour(user) -> int:

@@ -1140,6 +1140,27 @@ class VillageTally(models.Model):
         return f"{self.village} {self.get_stage_display()} {self.households}"
 
 
+class RegistryTally(models.Model):
+    """How many registry households a village has, for the household list's total.
+
+    Kept by the database itself (triggers on cases_household, migration 0024): every way a
+    household is added, removed or moved to another village, bulk imports and the admin
+    included, changes the count in the same transaction. Read-only for the application.
+    """
+
+    village = models.OneToOneField(
+        Village, on_delete=models.CASCADE, primary_key=True, related_name="+", verbose_name=_("村（社区）")
+    )
+    households = models.IntegerField(_("户数"), default=0)
+
+    class Meta:
+        verbose_name = _("花名册户数统计")
+        verbose_name_plural = _("花名册户数统计")
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.households}"
+
+
 class AuditEvent(models.Model):
     """Who did what, when, with values before and after. Append-only.
 

@@ -21,7 +21,18 @@ from django.utils import timezone
 
 from . import audit, roles
 from .idnumber import IdNumberError
-from .models import AuditEvent, Campaign, Case, Household, Member, Phase, Profile, Village, VillageTally
+from .models import (
+    AuditEvent,
+    Campaign,
+    Case,
+    Household,
+    Member,
+    Phase,
+    Profile,
+    RegistryTally,
+    Village,
+    VillageTally,
+)
 
 HOUSEHOLD_FIELDS = [
     "village",
@@ -542,6 +553,26 @@ def _import_one(obj, data: dict[str, Any], fields: list[str], *, actor, househol
     return event
 
 
+def lock_registry_tallies(village_ids) -> None:
+    """Lock the registry counts of these villages, in id order, before adding households to them.
+
+    A trigger adds each new household to its village's count (RegistryTally), locking that row
+    until the transaction ends; a transaction adding households to several villages takes the
+    locks first and in one order, so that two of them never wait on each other crosswise."""
+    village_ids = sorted(set(village_ids))
+    if not village_ids:
+        return
+    RegistryTally.objects.bulk_create(
+        [RegistryTally(village_id=v, households=0) for v in village_ids], ignore_conflicts=True
+    )
+    list(
+        RegistryTally.objects.select_for_update()
+        .filter(village_id__in=village_ids)
+        .order_by("village_id")
+        .values_list("village_id")
+    )
+
+
 @transaction.atomic
 def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     """Save a checked roll: households matched by the head's ID, members by ID.
@@ -567,6 +598,9 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     town_villages = {p.data["village"].pk for p in check.households if p.data.get("village")}
     if town_villages:
         town_villages = set(Village.objects.filter(town__villages__in=town_villages).values_list("pk", flat=True))
+    lock_registry_tallies(
+        p.data["village"].pk for p in check.households if p.head_id not in existing and p.data.get("village")
+    )
     events = []
     try:
         for plan in check.households:

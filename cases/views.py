@@ -9,12 +9,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import roles, services
@@ -45,7 +46,15 @@ from .importer import (
     posted_headers,
     read_table,
 )
-from .lists import household_queryset, page_size, url_maker
+from .lists import (
+    CountedPaginator,
+    NewestFirst,
+    household_queryset,
+    page_size,
+    registry_count,
+    several_villages,
+    url_maker,
+)
 from .models import AuditEvent, Household, Member, Village
 from .responses import conflict
 
@@ -62,7 +71,8 @@ def healthz(request):
 
 @dataclass(frozen=True)
 class HouseholdRow:
-    """What one line of the list shows, computed once instead of in the template."""
+    """One line of the list, which writes its own markup: through the template's tags, a page
+    of thirty rows took a tenth of the page's time."""
 
     url: str
     head_name: str
@@ -72,11 +82,24 @@ class HouseholdRow:
     summary: str
     labels: list[str]
 
+    def markup(self) -> SafeString:
+        summary = f" · {escape(self.summary)}" if self.summary else ""
+        badges = "".join(
+            f'<span class="badge text-bg-light border me-1">{escape(label)}</span>' for label in self.labels
+        )
+        return mark_safe(  # noqa: S308 - every value is escaped
+            f'<a class="list-group-item list-group-item-action household-card" href="{escape(self.url)}">'
+            f'<div class="d-flex justify-content-between"><strong>{escape(self.head_name)}</strong>'
+            f'<span class="small text-muted">{escape(self.place)}</span></div>'
+            f'<div class="small"><span class="id-number">{escape(self.masked_id)}</span> · {self.size}人{summary}</div>'
+            f"<div>{badges}</div></a>"
+        )
+
 
 LIST_FIELDS = ("id", "public_id", "village__name", "group__name", "covered_persons", "monthly_amount")
 
 
-def household_rows(households: list[dict]) -> list[HouseholdRow]:
+def household_rows(households: list[dict]) -> list[SafeString]:
     """Rows from values() of the page's households and one query for their live members:
     a page of the list builds no model instances."""
     detail = url_maker("household_detail")
@@ -101,7 +124,7 @@ def household_rows(households: list[dict]) -> list[HouseholdRow]:
                 size=len(live[h["id"]]),
                 summary=f"保障{h['covered_persons']}人 · 每月{h['monthly_amount']}元" if in_dibao else "",
                 labels=Household.labels_for(h),
-            )
+            ).markup()
         )
     return rows
 
@@ -109,12 +132,13 @@ def household_rows(households: list[dict]) -> list[HouseholdRow]:
 @login_required
 def household_list(request):
     form, qs = household_queryset(request.user, request.GET)
-    # Counted without the joins the rows need (a count over joins grows with the town);
-    # then the page's rows are read by id.
-    page = Paginator(qs.order_by("-id").values_list("id", flat=True), page_size()).get_page(request.GET.get("page"))
-    households = (
-        Household.objects.filter(id__in=list(page)).order_by("-id").values(*LIST_FIELDS, *Household.LABEL_FIELDS)
-    )
+    # Unfiltered, the total is read from the registry's tallies; filtered, counted without the
+    # joins the rows need (a count over joins grows with the town). The page's rows, newest
+    # first, in one query.
+    count = registry_count(request.user, form)
+    count = qs.count() if count is None else count
+    rows = NewestFirst(qs, [*LIST_FIELDS, *Household.LABEL_FIELDS], count=count)
+    page = CountedPaginator(rows, page_size(), count=count).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -123,9 +147,9 @@ def household_list(request):
         {
             "form": form,
             "page": page,
-            "rows": household_rows(list(households)),
+            "rows": household_rows(list(page)),
             "query": query.urlencode(),
-            "several_villages": len(form.fields["village"].queryset) > 1,
+            "several_villages": several_villages(request.user),
         },
     )
 

@@ -220,3 +220,27 @@ def test_it_upgrades_a_15_digit_number_and_shows_it_masked(office):
     assert head.id_number[:17] == "34022519500308011"  # 19 inserted, check character added
     assert "15位旧号码已升级为18位" in page
     assert mask_id(head.id_number) in page and head.id_number not in page
+
+
+def test_an_import_counts_its_new_households_in_their_villages(office, household_a, village_a, village_b):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import RegistryTally
+
+    rows = _family(village="江岸村") + _family(head_name="孙长林") + _family(head_name="周国强", village="江岸村")
+    with CaptureQueriesContext(connection) as ctx:
+        response = _upload(office, _xlsx(rows))
+    assert "新增3户" in response.content.decode()
+    assert {t.village_id: t.households for t in RegistryTally.objects.filter(households__gt=0)} == {
+        village_a.pk: 2,  # household_a and 孙长林
+        village_b.pk: 2,
+    }
+    # the counts of both villages were locked first, in id order, before any household was added
+    sql = [q["sql"] for q in ctx.captured_queries]
+    locks = [i for i, q in enumerate(sql) if q.startswith('SELECT "cases_registrytally"."village_id"')]
+    first_insert = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "cases_household"'))
+    assert len(locks) == 1 and locks[0] < first_insert
+    assert "ORDER BY 1 ASC" in sql[locks[0]]  # the village id
+    if connection.features.has_select_for_update:
+        assert sql[locks[0]].endswith("FOR UPDATE")

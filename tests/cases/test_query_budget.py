@@ -7,10 +7,10 @@ from django.urls import reverse
 
 from cases.demo import generate_households
 
-# session, user, profile (role), households count (paginator), villages count (is
-# there a choice to show?), village choices, the page of households (with village
-# and group), their live members (one prefetch), the hotline (footer).
-LIST_QUERIES = 10
+# session, user, profile (role), how many households (the registry's tallies, or a count
+# when filtered), the village choices, the page of households (with village and group),
+# their live members, the hotline (footer).
+LIST_QUERIES = 8
 
 
 def _list_queries(client, **params):
