@@ -45,7 +45,7 @@ def _pdf_response(content: bytes, filename: str) -> HttpResponse:
 def survey_pdf(request, public_id):
     """A submitted survey as the county's form (GET: ID numbers masked; POST full_ids=1: in
     full, for the roles that may reveal them, recorded as a reveal)."""
-    survey = get_survey_for_user(request, public_id)
+    survey = get_survey_for_user(request, public_id, rows=False)  # read again below, for print
     if survey.is_draft:
         raise Http404("草稿不能打印，请提交后再打印。")
     full_ids = wants_full_ids(request)

@@ -11,11 +11,17 @@ from cases.access import public_uuid
 from .models import Revisit, Survey
 
 
-def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
-    """The survey if the user's area covers its household (404 otherwise); 403 for a read-only role's write."""
-    surveys = Survey.objects.select_related(
-        "campaign__town", "household__village", "household__group", "created_by", "submitted_by"
-    )
+def get_survey_for_user(
+    request, public_id, *, write: bool = False, related: tuple[str, ...] = (), rows: bool = True
+) -> Survey:
+    """The survey if the user's area covers its household (404 otherwise); 403 for a read-only role's write.
+
+    `rows`: with its members, incomes, property and supporters (Survey.with_rows).
+    `related`: more relations a page shows, read in the same query. Only what is shown: each
+    joined table costs PostgreSQL more to plan than to read (with both accounts joined, the
+    planning took 1.2 ms of the query's 1.3 ms).
+    """
+    surveys = Survey.objects.select_related("campaign__town", "household__village", "household__group", *related)
     # The scope of Survey.objects.visible_to, on the household already joined: a sub-select
     # of households (and an ORDER BY for first()) made planning this query cost more than
     # running it.
@@ -26,7 +32,7 @@ def get_survey_for_user(request, public_id, *, write: bool = False) -> Survey:
         raise Http404("没有找到该调查。") from None
     if write:
         roles.require(roles.can_survey(request.user))
-    return survey.with_rows()
+    return survey.with_rows() if rows else survey
 
 
 def get_revisit_for_user(request, public_id, *, write: bool = False) -> Revisit:

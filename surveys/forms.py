@@ -3,9 +3,11 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 from html import escape
+from typing import NamedTuple
 
 from django import forms
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import DATE_INPUT
@@ -38,6 +40,18 @@ def _attrs(attrs: dict) -> str:
     )
 
 
+# the attributes BootstrapField sets on each control itself
+_PER_FORM_ATTRS = frozenset({"name", "id", "class", "required", "aria-invalid", "aria-describedby", "value", "checked"})
+
+
+class _FieldText(NamedTuple):
+    language: str
+    label: str  # escaped, as are the others
+    help_text: str
+    options: tuple[tuple[str, str, str], ...]  # (value, value escaped, text escaped)
+    widget_attrs: str | None  # the widget's own attributes (None: some are set per form instead)
+
+
 class BootstrapField(forms.BoundField):
     """A field in Bootstrap 5 markup, with its label, help text and errors beside it.
 
@@ -49,6 +63,21 @@ class BootstrapField(forms.BoundField):
     and a group of checkboxes.
     """
 
+    def _static(self) -> _FieldText:
+        """The field's label, help text and select options, escaped: the same for every form
+        that shares the field (SharedFields), so read (and translated) once per language."""
+        field, language = self.field, get_language()
+        cached = field.__dict__.get("_bootstrap_text")
+        if cached is None or cached.language != language:
+            options = ()
+            if self.widget_type == "select" and not isinstance(field, forms.ModelChoiceField):
+                options = tuple((str(v), escape(str(v)), escape(str(text))) for v, text in field.choices)
+            own = field.widget.attrs
+            widget_attrs = None if _PER_FORM_ATTRS.intersection(own) else _attrs(own)
+            cached = _FieldText(language, escape(str(self.label)), escape(str(field.help_text)), options, widget_attrs)
+            field.__dict__["_bootstrap_text"] = cached
+        return cached
+
     def as_bootstrap(self) -> SafeString:
         field_id, kind = self.auto_id, self.widget_type
         if kind == "hidden":
@@ -57,7 +86,8 @@ class BootstrapField(forms.BoundField):
             return self._checkbox_group(field_id)
         # form.errors holds only the fields with errors; self.errors would build an empty list for each field.
         errors = self.form.errors.get(self.name)
-        help_text = str(self.help_text)  # a lazy text is translated each time it is read
+        text = self._static()
+        help_text = text.help_text
         css = {"select": "form-select", "checkbox": "form-check-input"}.get(kind, "form-control")
         described_by = [f"{field_id}_helptext"] if help_text else []
         if errors:
@@ -76,11 +106,11 @@ class BootstrapField(forms.BoundField):
             },
         )
         label_class = "form-check-label" if kind == "checkbox" else "form-label"
-        parts = [f'<label class="{label_class}" for="{field_id}">{escape(str(self.label))}</label>', control]
+        parts = [f'<label class="{label_class}" for="{field_id}">{text.label}</label>', control]
         if kind == "checkbox":
             parts.reverse()
         if help_text:
-            parts.append(f'<div class="form-text" id="{field_id}_helptext">{escape(help_text)}</div>')
+            parts.append(f'<div class="form-text" id="{field_id}_helptext">{help_text}</div>')
         if errors:
             parts.append(f'<div class="invalid-feedback" id="{field_id}_error">{escape(" ".join(errors))}</div>')
         wrapper = "form-check mb-3" if kind == "checkbox" else "mb-3"
@@ -116,21 +146,26 @@ class BootstrapField(forms.BoundField):
 
     def _control(self, kind: str, attrs: dict) -> str:
         widget, value = self.field.widget, self.value()
-        attrs = {**widget.attrs, **attrs}
+        own = self._static().widget_attrs
+        if own is None:
+            attrs, own = {**widget.attrs, **attrs}, ""
         if kind == "select":
             chosen = "" if value is None else str(value)
-            options = []
-            for v, text in self.field.choices:
-                selected = " selected" if str(v) == chosen else ""
-                options.append(f'<option value="{escape(str(v))}"{selected}>{escape(str(text))}</option>')
-            return f"<select{_attrs(attrs)}>{''.join(options)}</select>"
+            if isinstance(self.field, forms.ModelChoiceField):
+                choices = [(str(v), escape(str(v)), escape(str(t))) for v, t in self.field.choices]
+            else:
+                choices = self._static().options
+            options = "".join(
+                f'<option value="{v}"{" selected" if raw == chosen else ""}>{t}</option>' for raw, v, t in choices
+            )
+            return f"<select{own}{_attrs(attrs)}>{options}</select>"
         if kind == "textarea":
-            return f"<textarea{_attrs(attrs)}>\n{escape(widget.format_value(value) or '')}</textarea>"
+            return f"<textarea{own}{_attrs(attrs)}>\n{escape(widget.format_value(value) or '')}</textarea>"
         if kind == "checkbox":
             attrs["checked"] = widget.check_test(value)
         else:
             attrs["value"] = widget.format_value(value)
-        return f'<input type="{widget.input_type}"{_attrs(attrs)}>'
+        return f'<input type="{widget.input_type}"{own}{_attrs(attrs)}>'
 
 
 class SharedFields(dict):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
@@ -20,7 +21,7 @@ from django.utils import timezone
 from cases import audit, roles
 from cases import services as registry
 from cases.decisions import full_check_cases
-from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village, VillageTally
+from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village, VillageTally, WorkGroup
 from cases.services import DomainError
 
 from . import sampling
@@ -109,18 +110,19 @@ def form_for(household: Household) -> str:
 def investigator_candidates(household: Household):
     """Users of the campaign who may visit this household: its village's cadres, its work group,
     its town's office."""
-    from django.contrib.auth import get_user_model
-
+    # The work groups and the town by sub-selects: one row per account with no DISTINCT (joining
+    # the groups' villages made it, and its planning took longer than its run).
+    groups = WorkGroup.villages.through.objects.filter(village_id=household.village_id).values("workgroup_id")
+    town = Village.objects.filter(pk=household.village_id).values("town_id")
     return (
         get_user_model()
         .objects.filter(
             Q(profile__role=Profile.Role.VILLAGE, profile__village=household.village_id)
-            | Q(profile__role=Profile.Role.WORK_GROUP, profile__work_group__villages=household.village_id)
-            | Q(profile__role=Profile.Role.TOWN, profile__town__villages=household.village_id),
+            | Q(profile__role=Profile.Role.WORK_GROUP, profile__work_group__in=groups)
+            | Q(profile__role=Profile.Role.TOWN, profile__town__in=town),
             is_active=True,
         )
         .select_related("profile")
-        .distinct()
         .order_by("username")
     )
 
@@ -465,13 +467,23 @@ def changed_since(survey: Survey, fingerprint: str) -> str:
     return f"您看到页面后，调查内容已被修改（{listed}{more}）。请核对最新内容后重新签字。"
 
 
-def signature_states(survey: Survey) -> list[tuple[SurveySignature, bool]]:
-    """Each investigator's signature and whether it covers the survey's current content."""
+def signature_states(survey: Survey, users: list | None = None) -> list[tuple[SurveySignature, bool]]:
+    """Each investigator's signature and whether it covers the survey's current content.
+
+    `users`: accounts the caller read already (with their profiles), such as the household's
+    investigator candidates; the signatures' investigators are taken from them when there."""
     fingerprint = survey.content_fingerprint()
-    return [
-        (s, bool(s.signed_at) and s.fingerprint == fingerprint)
-        for s in survey.signatures.select_related("investigator__profile")
-    ]
+    if users is None:
+        signatures = list(survey.signatures.select_related("investigator__profile"))
+    else:
+        signatures = list(survey.signatures.all())
+        known = {u.pk: u for u in users}
+        missing = {s.investigator_id for s in signatures} - known.keys()
+        if missing:
+            known.update({u.pk: u for u in get_user_model().objects.select_related("profile").filter(pk__in=missing)})
+        for signature in signatures:
+            signature.investigator = known[signature.investigator_id]
+    return [(s, bool(s.signed_at) and s.fingerprint == fingerprint) for s in signatures]
 
 
 def missing_for_submission(
@@ -905,18 +917,30 @@ def unsubmitted(campaign: Campaign, village: Village):
     return Household.objects.filter(id__in=open_cases(campaign, village).values("household_id"))
 
 
+# the stages whose households' members no submitted survey has accounted for yet
+OPEN_STAGES = (Case.Stage.PENDING, Case.Stage.DRAFT)
+
+
 def unaccounted_members(campaign: Campaign, village: Village) -> int:
     """Registered members of the village not yet accounted for by a submitted survey (户不漏人)."""
-    open_stages = [Case.Stage.PENDING, Case.Stage.DRAFT]
-    tallies = VillageTally.objects.filter(campaign=campaign, village=village, stage__in=open_stages)
+    tallies = VillageTally.objects.filter(campaign=campaign, village=village, stage__in=OPEN_STAGES)
     return tallies.aggregate(n=Sum("members"))["n"] or 0
 
 
 def village_case_count(campaign: Campaign, village: Village, status: str = "") -> int:
     """How many rows the village's list has for the filter, from its tallies."""
+    return village_list_counts(campaign, village, status)[0]
+
+
+def village_list_counts(campaign: Campaign, village: Village, status: str = "") -> tuple[int, int]:
+    """From the village's tallies in one query: how many rows its list has for the filter, and
+    how many of its registered members are not yet accounted for (`unaccounted_members`)."""
     stages = VILLAGE_LIST_FILTERS.get(status, Case.Stage.values)
-    tallies = VillageTally.objects.filter(campaign=campaign, village=village, stage__in=stages)
-    return tallies.aggregate(n=Sum("households"))["n"] or 0
+    totals = VillageTally.objects.filter(campaign=campaign, village=village).aggregate(
+        households=Sum("households", filter=Q(stage__in=stages)),
+        unaccounted=Sum("members", filter=Q(stage__in=OPEN_STAGES)),
+    )
+    return totals["households"] or 0, totals["unaccounted"] or 0
 
 
 VILLAGE_LIST_FILTERS = {

@@ -61,3 +61,7 @@ def test_coverage_equals_direct_counts(campaign, make_household, village_a, vill
     assert rows[village_b.name]["total"] == 1
     assert services.unsubmitted(campaign, village_a).count() == 3
     assert services.unaccounted_members(campaign, village_a) == 3
+    # the village list's total and the members not yet accounted for, read together
+    for status, total in (("", 4), ("not_visited", 2), ("draft", 1), ("submitted", 1)):
+        assert services.village_list_counts(campaign, village_a, status) == (total, 3)
+        assert services.village_case_count(campaign, village_a, status) == total

@@ -65,10 +65,10 @@ def test_the_survey_page_has_a_fixed_query_budget(client, cadre_a, group_leader_
     services.set_investigators(survey_a, [cadre_a, group_leader_a], actor=cadre_a)
     client.force_login(cadre_a)
     # session, user, profile; the survey with its campaign (whose hotline the footer shows),
-    # town, household, village, group and authors; its members, their incomes, deductions,
-    # houses, vehicles, supporters, the household's members, which are also the rows' registry
-    # members (Survey.with_rows); the signatures with their signers; the investigators the
-    # village may name, read once for the checks before submission and the checkboxes
+    # town, household, village and group; its members, their incomes, deductions, houses,
+    # vehicles, supporters, the household's members, which are also the rows' registry members
+    # (Survey.with_rows); the signatures; the investigators the village may name, read once for
+    # the checks before submission, the checkboxes, the signers and the draft's author
     assert _count(client, reverse("survey_edit", args=[survey_a.public_id])) == 13
 
 
@@ -100,12 +100,12 @@ def test_the_village_list_reads_surveys_only_for_households_already_visited(
     survey = services.start_survey(visited, campaign=campaign, actor=cadre_a)
     client.force_login(cadre_a)
     url = reverse("survey_village", args=[village_a.code])
-    # session, user, profile, campaign, village, the count (tallies), the page's case rows, their
-    # members, their surveys, the village's report, members not yet accounted for (tallies)
-    assert _count(client, url) == 11
+    # session, user, profile, campaign, village, the count and the members not yet accounted for
+    # (tallies, one query), the page's case rows, their members, their surveys, the village's report
+    assert _count(client, url) == 10
     page = client.get(url).content.decode()
     assert f'href="{reverse("survey_detail", args=[survey.public_id])}">继续填写</a>' in page
     # not yet visited: no survey to look for
-    assert _count(client, url + "?status=not_visited") == 10
+    assert _count(client, url + "?status=not_visited") == 9
     page = client.get(url + "?status=not_visited").content.decode()
     assert "钱有福" not in page and "孙小梅" in page and "开始调查" in page
