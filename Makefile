@@ -8,7 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # nodejs and npm are checked by command, not by package: Node.js from another source bundles npm.
 # PDF output: WeasyPrint's fonts (Noto Serif CJK SC; DejaVu Sans for the tick boxes) and the
-# HarfBuzz subsetter that keeps font embedding fast.
+# HarfBuzz subsetter that keeps font embedding fast; `deps` cuts Noto down to the characters
+# forms use, in var/fonts/ (scripts/subset_fonts.py: once, about 15 s).
 APT_RUN := fonts-noto-cjk fonts-dejavu-core libharfbuzz-subset0
 APT_TEST := postgresql chromium poppler-utils
 HOST ?= 127.0.0.1:8000
@@ -17,6 +18,7 @@ DEMO_STAGE ?= phase2
 
 deps: $(VENV)/.installed node_modules/.installed
 	@scripts/ensure_apt.sh $(APT_RUN) || echo "(PDF output needs the packages above; continuing)"
+	@$(PY) scripts/subset_fonts.py var/fonts || echo "(PDFs use the system's Noto, more slowly; continuing)"
 
 deps-test: deps
 	@scripts/ensure_apt.sh $(APT_TEST)

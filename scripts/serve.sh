@@ -30,10 +30,12 @@ esac
 # Several worker processes: the cache they share lives in the database.
 export CACHE_BACKEND=${CACHE_BACKEND:-database}
 
-echo "==> migrate, cache table, static files"
+echo "==> migrate, cache table, static files, the forms' font"
 $py manage.py migrate --no-input -v 0
 $py manage.py createcachetable
 $py manage.py collectstatic --no-input -v 0
+# The forms' cut-down font (once; reports/pdf.py): without it PDFs use the system's Noto, slower.
+$py scripts/subset_fonts.py var/fonts || echo "serve: PDFs use the system's Noto, more slowly" >&2
 # Warnings (e.g. SECURE_COOKIES=0 on plain HTTP) are shown to the operator; errors stop here.
 $py manage.py check --deploy
 
