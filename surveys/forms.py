@@ -45,6 +45,7 @@ _PER_FORM_ATTRS = frozenset({"name", "id", "class", "required", "aria-invalid", 
 
 
 class _FieldText(NamedTuple):
+    owner: int  # id() of the field it was made for: a copy of the field (`_replaced`) makes its own
     language: str
     label: str  # escaped, as are the others
     help_text: str
@@ -68,13 +69,15 @@ class BootstrapField(forms.BoundField):
         that shares the field (SharedFields), so read (and translated) once per language."""
         field, language = self.field, get_language()
         cached = field.__dict__.get("_bootstrap_text")
-        if cached is None or cached.language != language:
+        if cached is None or cached.owner != id(field) or cached.language != language:
             options = ()
             if self.widget_type == "select" and not isinstance(field, forms.ModelChoiceField):
                 options = tuple((str(v), escape(str(v)), escape(str(text))) for v, text in field.choices)
             own = field.widget.attrs
             widget_attrs = None if _PER_FORM_ATTRS.intersection(own) else _attrs(own)
-            cached = _FieldText(language, escape(str(self.label)), escape(str(field.help_text)), options, widget_attrs)
+            cached = _FieldText(
+                id(field), language, escape(str(self.label)), escape(str(field.help_text)), options, widget_attrs
+            )
             field.__dict__["_bootstrap_text"] = cached
         return cached
 

@@ -48,3 +48,10 @@ def test_a_chosen_village_is_selected_and_a_wrong_code_refused(campaign, village
     assert f'<option value="{village_a.code}" selected>{village_a.name}</option>' in form["village"].as_widget()
     form = HouseholdFilterForm({"village": "nope"}, villages=Village.objects.all())
     assert not form.is_valid() and "village" in form.errors
+
+
+def test_choices_in_groups_are_left_to_django():
+    grouped = [("", "全部"), ("村", [("a", "甲村"), ("b", "乙村")])]
+    ours = QuickSelect(choices=grouped).render("x", "b", None)
+    assert _same(ours) == _same(forms.Select(choices=grouped).render("x", "b", None))
+    assert "<optgroup" in ours

@@ -31,3 +31,17 @@ def test_a_formset_adds_its_delete_field_to_its_own_forms():
     formset = HouseFormSet(prefix="house")
     assert "DELETE" in formset.forms[0].fields
     assert "DELETE" not in formset.form.base_fields
+
+
+def test_a_replaced_field_renders_as_itself_after_the_shared_one_has_rendered(survey_a):
+    """BootstrapField keeps a shared field's escaped label, options and attributes; a copy a
+    form makes for itself (`_replaced`) must not show the original's."""
+    form_b = Survey(form=Survey.Form.B, campaign=survey_a.campaign, household=survey_a.household)
+    shown = SurveyHeaderForm(survey=survey_a)["dibao_reason"].as_bootstrap()  # the shared Textarea
+    hidden = SurveyHeaderForm(survey=form_b)["dibao_reason"].as_bootstrap()
+    assert "<textarea" in shown and 'rows="2"' in shown
+    assert hidden.startswith('<input type="hidden"') and "rows=" not in hidden and "cols=" not in hidden
+    # the blank member row's own presence field keeps the shared field's choices
+    blank = MemberRowForm(registered={})["presence"].as_bootstrap()
+    listed = MemberRowForm(registered={}, initial={"name": "张三"})["presence"].as_bootstrap()
+    assert blank.count("<option") == listed.count("<option") > 1
