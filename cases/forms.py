@@ -234,6 +234,10 @@ class _ChoicesReadOnce(forms.models.ModelChoiceIterator):
         for obj in self.queryset:
             yield self.choice(obj)
 
+    def __len__(self):
+        # from the rows read (Django's counts them with a query of their own)
+        return len(self.queryset) + (self.field.empty_label is not None)
+
 
 class ListedModelChoiceField(forms.ModelChoiceField):
     """A ModelChoiceField for a short list (villages, work groups) shown as a select."""

@@ -67,7 +67,11 @@ class BootstrapField(forms.BoundField):
     def _static(self) -> _FieldText:
         """The field's label, help text and select options, escaped: the same for every form
         that shares the field (SharedFields), so read (and translated) once per language."""
-        field, language = self.field, get_language()
+        field, form = self.field, self.form
+        # the language once per form: read for each field, it cost a quarter of their rendering
+        language = form.__dict__.get("_bootstrap_language") or form.__dict__.setdefault(
+            "_bootstrap_language", get_language()
+        )
         cached = field.__dict__.get("_bootstrap_text")
         if cached is None or cached.owner != id(field) or cached.language != language:
             options = ()
@@ -107,6 +111,7 @@ class BootstrapField(forms.BoundField):
                 "aria-invalid": "true" if errors else None,
                 "aria-describedby": " ".join(described_by) or None,
             },
+            text,
         )
         label_class = "form-check-label" if kind == "checkbox" else "form-label"
         parts = [f'<label class="{label_class}" for="{field_id}">{text.label}</label>', control]
@@ -147,9 +152,10 @@ class BootstrapField(forms.BoundField):
         html = f'<div id="div_{field_id}" class="mb-3"><fieldset>{legend}<div>{options}</div></fieldset></div>'
         return mark_safe(html)  # noqa: S308 - every value is escaped
 
-    def _control(self, kind: str, attrs: dict) -> str:
+    def _control(self, kind: str, attrs: dict, text: _FieldText | None = None) -> str:
         widget, value = self.field.widget, self.value()
-        own = self._static().widget_attrs
+        text = text or self._static()
+        own = text.widget_attrs
         if own is None:
             attrs, own = {**widget.attrs, **attrs}, ""
         if kind == "select":
@@ -157,7 +163,7 @@ class BootstrapField(forms.BoundField):
             if isinstance(self.field, forms.ModelChoiceField):
                 choices = [(str(v), escape(str(v)), escape(str(t))) for v, t in self.field.choices]
             else:
-                choices = self._static().options
+                choices = text.options
             options = "".join(
                 f'<option value="{v}"{" selected" if raw == chosen else ""}>{t}</option>' for raw, v, t in choices
             )

@@ -15,46 +15,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.compiled import prefetched, rows_of
 from cases.idnumber import mask_id
 from cases.models import MONEY as REGISTRY_MONEY
 from cases.models import Member
 
 from .eligibility import DEDUCTIONS, EXCLUDED_INCOME, INCOME_CATEGORIES
-
-# Statements of `_rows_of`, compiled once: (model, lookup, database alias) -> SQL.
-_ROW_STATEMENTS: dict[tuple, str] = {}
-
-
-def _rows_of(model, lookup: str, value) -> list:
-    """`model.objects.filter(**{lookup: value})`, in the model's ordering, as a list.
-
-    The statement is the ORM's own, compiled once per process and run through raw(): compiling
-    it took twice as long as running it (a survey page reads seven kinds of rows).
-    """
-    manager = model._default_manager
-    key = (model, lookup, manager.db)
-    sql = _ROW_STATEMENTS.get(key)
-    if sql is None:
-        sql, params = manager.filter(**{lookup: 0}).query.sql_with_params()
-        if list(params) != [0]:
-            raise ValueError(f"{model.__name__}.{lookup}: one parameter expected, got {params!r}")
-        _ROW_STATEMENTS[key] = sql
-    return list(manager.raw(sql, [value]))
-
-
-def _prefetched(instance, name: str, rows: list, **back) -> None:
-    """Give `instance.<name>.all()` these rows, as prefetch_related does; each row's foreign key
-    back to `instance` (`back`) is set too."""
-    for row in rows:
-        for field, value in back.items():
-            setattr(row, field, value)
-    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
-    cache.pop(name, None)
-    queryset = getattr(instance, name).all()
-    queryset._result_cache = rows
-    queryset._prefetch_done = True
-    cache[name] = queryset
-
 
 # What a survey's form fills in on the survey row itself (its other sections are rows of their own).
 HEADER_FIELDS = [
@@ -303,27 +269,27 @@ class Survey(models.Model):
 
     def with_rows(self) -> Survey:
         """Load (or reload) every row of the survey in one query per kind, as prefetch_related
-        would, by statements compiled once per process (`_rows_of`)."""
+        would, by statements compiled once per process (`rows_of`)."""
         self._prefetched_objects_cache = {}
         self.__dict__.pop("_fingerprint", None)
         self.__dict__.pop("_assessment", None)
-        members = _rows_of(SurveyMember, "survey_id", self.pk)
+        members = rows_of(SurveyMember, "survey_id", self.pk)
         incomes = {m.pk: [] for m in members}
-        for income in _rows_of(SurveyIncome, "survey_member__survey_id", self.pk) if members else []:
+        for income in rows_of(SurveyIncome, "survey_member__survey_id", self.pk) if members else []:
             incomes[income.survey_member_id].append(income)
         for member in members:
-            _prefetched(member, "incomes", incomes[member.pk], survey_member=member)
-        _prefetched(self, "members", members, survey=self)
+            prefetched(member, "incomes", incomes[member.pk], survey_member=member)
+        prefetched(self, "members", members, survey=self)
         for name, model in (
             ("deductions", SurveyDeduction),
             ("houses", SurveyHouse),
             ("vehicles", SurveyVehicle),
             ("supporters", SurveySupporter),
         ):
-            _prefetched(self, name, _rows_of(model, "survey_id", self.pk), survey=self)
+            prefetched(self, name, rows_of(model, "survey_id", self.pk), survey=self)
         household = self.household
-        registered = _rows_of(Member, "household_id", household.pk)
-        _prefetched(household, "members", registered, household=household)
+        registered = rows_of(Member, "household_id", household.pk)
+        prefetched(household, "members", registered, household=household)
         # Each row's registry member from the household's members, read once above (a member
         # since moved to another household is read on its own).
         registry = {m.pk: m for m in registered}

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from cases import audit, roles
 from cases import services as registry
+from cases.compiled import rows_of
 from cases.decisions import full_check_cases
 from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village, VillageTally, WorkGroup
 from cases.services import DomainError
@@ -476,13 +477,14 @@ def signature_states(survey: Survey, users: list | None = None) -> list[tuple[Su
     if users is None:
         signatures = list(survey.signatures.select_related("investigator__profile"))
     else:
-        signatures = list(survey.signatures.all())
+        signatures = rows_of(SurveySignature, "survey_id", survey.pk)
         known = {u.pk: u for u in users}
         missing = {s.investigator_id for s in signatures} - known.keys()
         if missing:
             known.update({u.pk: u for u in get_user_model().objects.select_related("profile").filter(pk__in=missing)})
         for signature in signatures:
             signature.investigator = known[signature.investigator_id]
+            signature.survey = survey
     return [(s, bool(s.signed_at) and s.fingerprint == fingerprint) for s in signatures]
 
 
