@@ -84,7 +84,7 @@ def revisits_for_print(revisits: QuerySet[Revisit]) -> QuerySet[Revisit]:
     """A re-visit with its sample and household (1 query), its members, signatures and
     differences (3); its village survey comes from `surveys_for_print` (see `attach_surveys`)."""
     return revisits.select_related(
-        "entry__sample", "entry__household__village", "entry__household__group", "created_by", "submitted_by"
+        "entry__sample", "entry__household__village__town", "entry__household__group", "created_by", "submitted_by"
     ).prefetch_related(
         "members",
         Prefetch("signatures", queryset=RevisitSignature.objects.select_related("verifier__profile")),

@@ -243,3 +243,13 @@ def test_village_cadres_never_see_a_revisit(client_for, judged_revisit, cadre_a,
 def test_it_offers_the_pdf_on_the_revisit_page(client_for, judged_revisit, town_office):
     page = client_for(town_office).get(reverse("survey_revisit", args=[judged_revisit.public_id])).content.decode()
     assert reverse("revisit_pdf", args=[judged_revisit.public_id]) in page
+
+
+def test_the_forms_name_the_town_they_were_made_in(client_for, rich_survey, judged_revisit, cadre_a, town_office):
+    from cases.models import Town
+
+    Town.objects.filter(pk=rich_survey.household.village.town_id).update(name="蜀山镇")
+    text = pdf_text(client_for(cadre_a).get(reverse("survey_pdf", args=[rich_survey.public_id])).content)
+    assert "本表由蜀山镇低保复核系统生成" in text and "泥汊镇低保复核系统" not in text
+    text = pdf_text(client_for(town_office).get(reverse("revisit_pdf", args=[judged_revisit.public_id])).content)
+    assert "本记录由蜀山镇低保复核系统生成" in text
