@@ -124,7 +124,7 @@ def chunks(export: Export, *, size: int | None = None) -> Iterator[Chunk]:
         entries = {
             e.pk: e
             for e in SampleEntry.objects.filter(pk__in=part).select_related(
-                "sample", "household__village", "household__group"
+                "sample", "household__village__town", "household__group"
             )
         }
         households = [entries[i].household_id for i in part if i in entries]
