@@ -925,8 +925,7 @@ OPEN_STAGES = (Case.Stage.PENDING, Case.Stage.DRAFT)
 
 def unaccounted_members(campaign: Campaign, village: Village) -> int:
     """Registered members of the village not yet accounted for by a submitted survey (户不漏人)."""
-    tallies = VillageTally.objects.filter(campaign=campaign, village=village, stage__in=OPEN_STAGES)
-    return tallies.aggregate(n=Sum("members"))["n"] or 0
+    return village_list_counts(campaign, village)[1]
 
 
 def village_case_count(campaign: Campaign, village: Village, status: str = "") -> int:
