@@ -9,6 +9,8 @@ import uuid
 from django.http import Http404
 
 from . import roles
+from .auth import campaign_read_with
+from .compiled import one_with_related
 from .models import Campaign, Complaint, GreenChannel, Household, Member, TemporaryAid, Village
 
 
@@ -32,8 +34,9 @@ def get_household_for_user(request, public_id, *, write: bool = False) -> Househ
 
 def get_village_for_user(request, code) -> Village:
     """A village the user's area covers, by its code (404 otherwise)."""
-    village = Village.objects.visible_to(request.user).filter(code=code).first()
-    if village is None:
+    # by a statement written once (every page of a village starts here); then the area
+    village = one_with_related(Village, "code", code)
+    if village is None or not roles.covers_village(request.user, village):
         raise Http404("没有找到该村（社区）。")
     return village
 
@@ -53,9 +56,14 @@ def get_member_for_user(request, public_id, *, write: bool = False) -> Member:
 
 
 def get_current_campaign(request, *, write: bool = False) -> Campaign:
-    """The campaign the user's town is running (a county account's: the town it chose), read
-    once per request (the page's footer shows its hotline)."""
-    campaign = getattr(request, "_dibao_campaign", None) or Campaign.objects.current(roles.town_scope(request.user))
+    """The campaign the user's town is running (a county account's: the town it chose), once per
+    request (the page's footer shows its hotline): a town-bound account's came with the account
+    (`cases.auth`)."""
+    campaign = getattr(request, "_dibao_campaign", None)
+    if campaign is None:
+        known, campaign = campaign_read_with(request.user)  # the account's statement read it
+        if not known:
+            campaign = Campaign.objects.current(roles.town_scope(request.user))
     if campaign is None:
         raise Http404("尚未设置复核行动。")
     request._dibao_campaign = campaign

@@ -49,10 +49,22 @@ def prefetched(instance: Model, name: str, rows: list, **back) -> None:
 
 
 @dataclass(frozen=True)
+class Attached:
+    """A row joined by the caller's own condition rather than by a key (the running campaign of
+    a user's town): the object gets it as the attribute `name` (None when no row matches), and
+    `related` may go on from it (`<name>__town`). `on` is SQL naming the joined table `{t}` and
+    the others t0 (the model's), t1, ... in the order of `related`."""
+
+    name: str
+    model: type[Model]
+    on: str
+
+
+@dataclass(frozen=True)
 class _Table:
     model: type[Model]
-    parent: int | None  # index of the table whose foreign key joins this one
-    field: object | None  # that foreign key
+    parent: int | None  # index of the table this one is joined to
+    field: object | None  # the key (or relation) that joins it, or an Attached's name
     width: int  # how many columns of the row are this table's
 
 
@@ -62,17 +74,39 @@ class _Plan:
     tables: tuple[_Table, ...]
     converters: tuple[tuple, ...]  # per column: (converters, column expression)
     attnames: tuple[tuple[str, ...], ...]
+    extra: tuple[str, ...]  # names of the extra columns after the tables' columns
 
 
 _PLANS: dict[tuple, _Plan] = {}
 
 
-def _plan(model: type[Model], field: str, related: Sequence[str], alias: str) -> _Plan:
+def _join(tables: list[_Table], parent: int, name: str, attached: dict, quote) -> tuple[_Table, bool, str]:
+    """The table `name` leads to from table `parent`: its _Table, whether it may be missing, and
+    the join's condition."""
+    index = len(tables)
+    if parent == 0 and name in attached:
+        join = attached[name]
+        return (
+            _Table(join.model, parent, name, len(join.model._meta.concrete_fields)),
+            True,
+            join.on.format(t=f"t{index}"),
+        )
+    fk = tables[parent].model._meta.get_field(name)
+    target = fk.related_model
+    table = _Table(target, parent, fk, len(target._meta.concrete_fields))
+    if fk.concrete and (fk.many_to_one or fk.one_to_one):
+        return table, fk.null, f"t{index}.{quote(fk.target_field.column)} = t{parent}.{quote(fk.column)}"
+    if fk.one_to_one:  # the other side of a one-to-one key (a user's profile): may be missing
+        return table, True, f"t{index}.{quote(fk.field.column)} = t{parent}.{quote(fk.field.target_field.column)}"
+    raise ValueError(f"{tables[parent].model.__name__}.{name} is no foreign key or one-to-one relation")
+
+
+def _plan(model: type[Model], field: str, related, extra, attached, alias: str) -> _Plan:
     connection = connections[alias]
     quote = connection.ops.quote_name
     tables = [_Table(model, None, None, len(model._meta.concrete_fields))]
-    names = {(): 0}  # a path of foreign keys -> its table's index
-    optional = [False]  # per table: reached through a key that may be empty (a LEFT JOIN)
+    names = {(): 0}  # a path of relations -> its table's index
+    optional = [False]  # per table: it may be missing (a LEFT JOIN)
     joins = []
     for path in related:
         parts = path.split("__")
@@ -81,20 +115,13 @@ def _plan(model: type[Model], field: str, related: Sequence[str], alias: str) ->
             if key in names:
                 continue
             parent = names[key[:-1]]
-            fk = tables[parent].model._meta.get_field(key[-1])
-            if not (fk.many_to_one or fk.one_to_one) or not fk.concrete:
-                raise ValueError(f"{model.__name__}: {path} is no forward foreign key")
-            target = fk.related_model
+            table, may_miss, on = _join(tables, parent, key[-1], {a.name: a for a in attached}, quote)
             names[key] = len(tables)
-            tables.append(_Table(target, parent, fk, len(target._meta.concrete_fields)))
-            optional.append(fk.null or optional[parent])
+            optional.append(may_miss or optional[parent])
             joins.append(
-                (
-                    "LEFT" if optional[-1] else "INNER",
-                    f"{quote(target._meta.db_table)} t{names[key]}",
-                    f"t{names[key]}.{quote(fk.target_field.column)} = t{parent}.{quote(fk.column)}",
-                )
+                f"{'LEFT' if optional[-1] else 'INNER'} JOIN {quote(table.model._meta.db_table)} t{len(tables)} ON {on}"
             )
+            tables.append(table)
     columns, converters, attnames = [], [], []
     for index, table in enumerate(tables):
         fields = table.model._meta.concrete_fields
@@ -105,24 +132,34 @@ def _plan(model: type[Model], field: str, related: Sequence[str], alias: str) ->
             functions = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
             converters.append((tuple(functions), column))
     lookup = model._meta.get_field(field)
-    # every name below is a table or column name from the models, quoted; the value is a parameter
+    # every name below is a table or column name from the models, quoted, or the caller's
+    # expressions and conditions (written from the models' metadata too); the value is a parameter
     sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t0 "  # noqa: S608
-        + " ".join(f"{kind} JOIN {table} ON {on}" for kind, table, on in joins)
-        + f" WHERE t0.{quote(lookup.column)} = %s"
+        f"SELECT {', '.join([*columns, *(f'({expression})' for _name, expression in extra)])}"  # noqa: S608
+        f" FROM {quote(model._meta.db_table)} t0 {' '.join(joins)} WHERE t0.{quote(lookup.column)} = %s"
     )
-    return _Plan(sql, tuple(tables), tuple(converters), tuple(attnames))
+    return _Plan(sql, tuple(tables), tuple(converters), tuple(attnames), tuple(name for name, _e in extra))
 
 
-def one_with_related(model: type[Model], field: str, value, related: Sequence[str] = ()) -> Model | None:
+def one_with_related(
+    model: type[Model],
+    field: str,
+    value,
+    related: Sequence[str] = (),
+    extra: Sequence[tuple[str, str]] = (),
+    attached: Sequence[Attached] = (),
+) -> Model | None:
     """`model.objects.select_related(*related).filter(**{field: value}).first()` for a unique
     `field`, by a statement written once from the models' metadata: the row with its related rows
-    (forward foreign keys, joined; an optional key's missing row is None), or None."""
+    (foreign keys and either side of a one-to-one key, joined; a missing optional row is None),
+    or None. `extra`: (name, SQL expression) pairs, scalar sub-selects that may name the joined
+    tables as t0 (the model's), t1, ... in the order of `related`; each becomes an attribute of
+    the object, as an annotation would. `attached`: rows joined by a condition (see Attached)."""
     alias = model._default_manager.db
-    key = (model, field, tuple(related), alias)
+    key = (model, field, tuple(related), tuple(extra), tuple(attached), alias)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = _plan(model, field, related, alias)
+        plan = _PLANS[key] = _plan(model, field, related, extra, attached, alias)
     connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(plan.sql, [lookup_value(model, field, value, connection)])
@@ -140,8 +177,17 @@ def one_with_related(model: type[Model], field: str, value, related: Sequence[st
         pk_index = attnames.index(table.model._meta.pk.attname)
         present = part[pk_index] is not None
         objects.append(table.model.from_db(alias, list(attnames), part) if present else None)
-        if table.parent is not None and objects[table.parent] is not None:
-            table.field.set_cached_value(objects[table.parent], objects[-1])
+        parent = objects[table.parent] if table.parent is not None else None
+        if parent is None:
+            continue
+        if isinstance(table.field, str):
+            setattr(parent, table.field, objects[-1])
+            continue
+        table.field.set_cached_value(parent, objects[-1])
+        if not table.field.concrete and objects[-1] is not None:  # the key's own side, back
+            table.field.field.set_cached_value(objects[-1], parent)
+    for name, value in zip(plan.extra, values[start:], strict=True):
+        setattr(objects[0], name, value)
     return objects[0]
 
 

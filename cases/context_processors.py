@@ -1,6 +1,7 @@
 from django.utils.functional import cached_property
 
 from . import roles
+from .auth import campaign_read_with
 from .models import Campaign
 
 
@@ -17,8 +18,11 @@ class _Current:
         campaign = getattr(self.request, "_dibao_campaign", None)
         if campaign is not None:
             return campaign.hotline, campaign.town.name
-        current = Campaign.objects.filter(is_active=True).order_by("-created_at")
         user = getattr(self.request, "user", None)
+        known, campaign = campaign_read_with(user) if user is not None else (False, None)
+        if known:
+            return (campaign.hotline, campaign.town.name) if campaign is not None else ("", "")
+        current = Campaign.objects.filter(is_active=True).order_by("-created_at")
         town = roles.town_scope(user) if user is not None else None
         if town is not None:
             current = current.filter(town_id=town)

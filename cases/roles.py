@@ -112,12 +112,18 @@ def town_scope(user) -> int | None:
 
 
 def load_profile(user, chosen_town: int | None = None):
-    """The signed-in user's profile for this request (middleware), in the one query it always
-    took, with whether any village lies outside the town they work in: in an installation of
-    one town no list needs the town's filter (a join that doubles the cost of counting the
-    registry). Without this (a service called outside a request) lists are filtered."""
+    """The signed-in user's profile for this request (middleware), with whether any village lies
+    outside the town they work in: in an installation of one town no list needs the town's
+    filter (a join that doubles the cost of counting the registry). An account read by
+    `cases.auth` brought both with it; otherwise one query. Without this (a service called
+    outside a request) lists are filtered."""
     if hasattr(user, "_dibao_profile"):
-        return user._dibao_profile
+        profile = user._dibao_profile
+        lowest = getattr(user, "dibao_village_town_min", None)  # read with the user (cases.auth)
+        if profile is not None and lowest is not None and not hasattr(profile, "villages_elsewhere"):
+            own = profile.town_id or chosen_town
+            profile.villages_elsewhere = not (lowest == user.dibao_village_town_max == own)
+        return profile
     profile_model = user._meta.get_field("profile").related_model
     village_model = profile_model._meta.get_field("village").related_model
     # written out: the ORM's Exists(...) took longer to compile than the query takes to run

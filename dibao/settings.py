@@ -135,7 +135,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # sign on someone else's device, and it is checked before the password.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that reads the account with its profile in one statement (every request)
+    "cases.auth.AccountBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCK_MINUTES", "15")))
@@ -151,6 +152,8 @@ AXES_CLIENT_IP_CALLABLE = "cases.middleware.client_ip"
 # (cases.middleware renews it at most once a minute, not with a write on every request.)
 SESSION_COOKIE_AGE = 60 * int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Django's database sessions, read by a statement compiled once
+SESSION_ENGINE = "cases.sessions"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

@@ -171,6 +171,8 @@ def village_households(request, code):
     count, unaccounted = services.village_list_counts(campaign, village, status)
     page = CountedPaginator(cases, page_size(), count=count).get_page(request.GET.get("page"))
     can_survey = roles.can_survey(request.user)
+    # masked once for the page: each get_token() draws a fresh mask from the system's random source
+    csrf_token = get_token(request) if can_survey else ""
     return render(
         request,
         "surveys/village_households.html",
@@ -179,8 +181,7 @@ def village_households(request, code):
             "village": village,
             "page": page,
             "rows": [
-                row.markup(can_survey=can_survey, csrf_token=get_token(request))
-                for row in _visit_rows(campaign, list(page))
+                row.markup(can_survey=can_survey, csrf_token=csrf_token) for row in _visit_rows(campaign, list(page))
             ],
             "status": status,
             "can_survey": can_survey,

@@ -252,9 +252,10 @@ def test_the_list_has_a_fixed_query_budget(client, campaign, town_office, make_h
     client.get(reverse("complaint_list"))
     small = _list_queries(client)
     add(6)
-    # session, user, profile, campaign, page count, the page's rows (with village, household,
-    # handler and profile), their households' heads, the overdue count, the village choices
-    assert _list_queries(client) == small == 9
+    # session, account (user, profile, campaign: cases.auth), page count, the page's rows (with
+    # village, household, handler and profile), their households' heads, the overdue count, the
+    # village choices
+    assert _list_queries(client) == small == 7
 
 
 def test_the_objections_tab_has_a_fixed_query_budget(client, campaign, town_office, make_household, village_a):
@@ -271,9 +272,9 @@ def test_the_objections_tab_has_a_fixed_query_budget(client, campaign, town_offi
     client.force_login(town_office)
     small = _list_queries(client, kind="objections")
     add(6)
-    # session, user, profile, campaign, page count, the page's rows (with village and household),
-    # their heads, the overdue complaints count, the village choices
-    assert _list_queries(client, kind="objections") == small == 9
+    # session, account (user, profile, campaign), page count, the page's rows (with village and
+    # household), their heads, the overdue complaints count, the village choices
+    assert _list_queries(client, kind="objections") == small == 7
 
 
 def test_the_reporter_is_shown_to_the_handlers_not_to_the_leadership(client, campaign, town_office, leadership):

@@ -273,9 +273,9 @@ def test_the_list_has_a_fixed_query_budget(client, campaign, town_office, cadre_
     client.get(reverse("green_list"))
     small = _list_queries(client)
     add(6)
-    # session, user, profile, campaign, overdue count, page count, the page's rows (with village,
-    # member and group), the village choices (the filter)
-    assert _list_queries(client) == small == 8
+    # session, account (user, profile, campaign: cases.auth), overdue count, page count, the page's
+    # rows (with village, member and group), the village choices (the filter)
+    assert _list_queries(client) == small == 6
 
 
 def test_the_demo_holds_every_state(campaign):

@@ -7,10 +7,10 @@ from django.urls import reverse
 
 from cases.demo import generate_households
 
-# session, user, profile (role), how many households (the registry's tallies, or a count
-# when filtered), the village choices, the page of households (with village and group),
-# their live members, the hotline (footer).
-LIST_QUERIES = 8
+# session, account (user, profile, the footer's campaign: cases.auth), how many households (the
+# registry's tallies, or a count when filtered), the village choices, the page of households
+# (with village and group), their live members.
+LIST_QUERIES = 6
 
 
 def _list_queries(client, **params):
@@ -40,7 +40,7 @@ def test_the_household_list_has_a_fixed_query_budget(client, town_office, cadre_
 
 def test_the_household_page_has_a_fixed_query_budget(client, town_office, household_a, django_assert_num_queries):
     client.force_login(town_office)
-    # session, user, profile, household (+village, group), members, timeline (+actor, profile),
-    # the hotline (footer)
-    with django_assert_num_queries(7):
+    # session, account (user, profile, the footer's campaign), household (+village, group),
+    # members, timeline (+actor, profile)
+    with django_assert_num_queries(5):
         client.get(reverse("household_detail", args=[household_a.public_id]))

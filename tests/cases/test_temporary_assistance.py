@@ -282,6 +282,7 @@ def test_the_list_has_a_fixed_query_budget(client, campaign, cadre_a, town_offic
     small = _list_queries(client)
     for _ in range(8):
         _apply(campaign, cadre_a, village_a, "300")
-    # session, user, profile, campaign, page count, the page's rows (with village and group), the
-    # decisions awaiting a record (with household and village), their heads, the village choices
-    assert _list_queries(client) == small == 9
+    # session, account (user, profile, campaign: cases.auth), page count, the page's rows (with
+    # village and group), the decisions awaiting a record (with household and village), their
+    # heads, the village choices
+    assert _list_queries(client) == small == 7

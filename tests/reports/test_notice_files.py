@@ -156,8 +156,8 @@ def test_the_notice_page_offers_the_files(client, cadre_a, noticed, village_a):
     assert reverse("document_notice", args=[village_a.code, "xlsx"]) in page
 
 
-# The files' queries, whatever the number of households: the session, user and profile (3); the
-# campaign (1); the village and its notice (2); the list with its heads (2); the download's
+# The files' queries, whatever the number of households: the session, and the account with its
+# profile and campaign (2, cases.auth); the village and its notice (2); the list with its heads (2); the download's
 # audit row (1).
 @pytest.mark.parametrize("fmt", ["pdf", "xlsx"])
 def test_it_reads_a_fixed_number_of_queries_whatever_the_size(
@@ -169,12 +169,12 @@ def test_it_reads_a_fixed_number_of_queries_whatever_the_size(
     assert len(listed(noticed, village_b)) + 5 <= len(listed(noticed, village_a))
     client.force_login(town_office)
     for village in (village_b, village_a):
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(7):
             assert client.get(reverse("document_notice", args=[village.code, fmt])).status_code == 200
 
 
-# The page's queries: the session, user and profile (3); the campaign (1); the villages and their
-# notices (2). The footer's hotline reads the campaign the request already holds.
+# The page's queries: the session, and the account with its profile and campaign (2, cases.auth);
+# the villages and their notices (2).
 def test_the_documents_page_lists_what_the_reader_may_download(
     client, django_assert_num_queries, cadre_a, town_office, noticed, village_a, village_b
 ):
@@ -185,7 +185,7 @@ def test_the_documents_page_lists_what_the_reader_may_download(
     assert reverse("document_report", args=["town", "pdf"]) not in page
     assert reverse("document_flyer") in page
     client.force_login(town_office)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         page = client.get(reverse("documents")).content.decode()
     assert reverse("document_report", args=["town", "pdf"]) in page
     assert reverse("document_notice", args=[village_b.code, "xlsx"]) in page

@@ -212,6 +212,7 @@ def test_the_list_costs_the_same_queries_with_more_sessions(
 
     for n in (1, 20):
         add(n)
-        # session, user, profile, campaign, count, sessions with their recorders, attendance
-        with django_assert_num_queries(7):
+        # session, account (user, profile, campaign: cases.auth), count, sessions with their
+        # recorders, attendance
+        with django_assert_num_queries(5):
             client.get(reverse("training_list"))

@@ -46,8 +46,9 @@ def test_the_coverage_list_has_a_fixed_query_budget(client, town_office, cadre_a
     for village in campaign.town.villages.all()[:3]:  # reports do not add queries either
         VillageReport.objects.create(campaign=campaign, village=village, reported_by=cadre_a, households=1)
     large = _count(client, reverse("survey_coverage"))
-    # session, user, profile, campaign, villages, case rows per village and stage, reports (with their campaign)
-    assert small == large == 7
+    # session, account (user, profile, campaign: cases.auth), villages, case rows per village and
+    # stage, reports (with their campaign)
+    assert small == large == 5
     response = client.get(reverse("survey_coverage"))
     listed = Case.objects.filter(campaign=campaign, in_scope=True).count()
     assert listed > 600
@@ -64,12 +65,12 @@ def test_the_coverage_list_has_a_fixed_query_budget(client, town_office, cadre_a
 def test_the_survey_page_has_a_fixed_query_budget(client, cadre_a, group_leader_a, survey_a):
     services.set_investigators(survey_a, [cadre_a, group_leader_a], actor=cadre_a)
     client.force_login(cadre_a)
-    # session, user, profile; the survey with its campaign (whose hotline the footer shows),
+    # session, account (user, profile, campaign: cases.auth); the survey with its campaign,
     # town, household, village and group; its members, their incomes, deductions, houses,
     # vehicles, supporters, the household's members, which are also the rows' registry members
     # (Survey.with_rows); the signatures; the investigators the village may name, read once for
     # the checks before submission, the checkboxes, the signers and the draft's author
-    assert _count(client, reverse("survey_edit", args=[survey_a.public_id])) == 13
+    assert _count(client, reverse("survey_edit", args=[survey_a.public_id])) == 12
 
 
 def test_the_investigator_checkboxes_show_who_may_be_named_and_who_is(
@@ -100,12 +101,13 @@ def test_the_village_list_reads_surveys_only_for_households_already_visited(
     survey = services.start_survey(visited, campaign=campaign, actor=cadre_a)
     client.force_login(cadre_a)
     url = reverse("survey_village", args=[village_a.code])
-    # session, user, profile, campaign, village, the count and the members not yet accounted for
-    # (tallies, one query), the page's case rows, their members, their surveys, the village's report
-    assert _count(client, url) == 10
+    # session, account (user, profile, campaign: cases.auth), village, the count and the members
+    # not yet accounted for (tallies, one query), the page's case rows, their members, their
+    # surveys, the village's report
+    assert _count(client, url) == 8
     page = client.get(url).content.decode()
     assert f'href="{reverse("survey_detail", args=[survey.public_id])}">继续填写</a>' in page
     # not yet visited: no survey to look for
-    assert _count(client, url + "?status=not_visited") == 9
+    assert _count(client, url + "?status=not_visited") == 7
     page = client.get(url + "?status=not_visited").content.decode()
     assert "钱有福" not in page and "孙小梅" in page and "开始调查" in page
