@@ -4,7 +4,7 @@ Django compiles a queryset's SQL anew each time it runs it; for the small reads 
 (a survey with its campaign, household and village; its rows of seven kinds) compiling took
 longer than the database took to answer. These helpers compile (or write) a statement once, keep
 it, and build the model instances as the ORM would, with the database's values converted by the
-same converters the ORM applies.
+same converters the ORM applies. On PostgreSQL they run as prepared statements (cases.prepared).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.db import connections
 from django.db.models import Model
+
+from . import prepared
 
 # (model, lookup, database alias) -> SQL
 _ROW_STATEMENTS: dict[tuple, str] = {}
@@ -31,7 +33,7 @@ def rows_of(model: type[Model], lookup: str, value) -> list:
         if list(params) != [0]:
             raise ValueError(f"{model.__name__}.{lookup}: one parameter expected, got {params!r}")
         _ROW_STATEMENTS[key] = sql
-    return list(manager.raw(sql, [value]))
+    return prepared.run(connections[manager.db], sql, [value], lambda statement: list(manager.raw(statement, [value])))
 
 
 def prefetched(instance: Model, name: str, rows: list, **back) -> None:
@@ -101,7 +103,9 @@ def _join(tables: list[_Table], parent: int, name: str, attached: dict, quote) -
     raise ValueError(f"{tables[parent].model.__name__}.{name} is no foreign key or one-to-one relation")
 
 
-def _plan(model: type[Model], field: str, related, extra, attached, alias: str) -> _Plan:
+def _plan(model: type[Model], where: str, related, extra, attached, alias: str) -> _Plan:
+    """The statement and how to read its rows. `where`: a field's name (`t0.<column> = %s`) or,
+    with a space in it, the caller's condition (and ORDER BY) in SQL."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     tables = [_Table(model, None, None, len(model._meta.concrete_fields))]
@@ -131,12 +135,13 @@ def _plan(model: type[Model], field: str, related, extra, attached, alias: str) 
             column = f.get_col(table.model._meta.db_table)
             functions = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
             converters.append((tuple(functions), column))
-    lookup = model._meta.get_field(field)
+    if " " not in where:
+        where = f"t0.{quote(model._meta.get_field(where).column)} = %s"
     # every name below is a table or column name from the models, quoted, or the caller's
-    # expressions and conditions (written from the models' metadata too); the value is a parameter
+    # expressions and conditions (written from the models' metadata too); values are parameters
     sql = (
         f"SELECT {', '.join([*columns, *(f'({expression})' for _name, expression in extra)])}"  # noqa: S608
-        f" FROM {quote(model._meta.db_table)} t0 {' '.join(joins)} WHERE t0.{quote(lookup.column)} = %s"
+        f" FROM {quote(model._meta.db_table)} t0 {' '.join(joins)} WHERE {where}"
     )
     return _Plan(sql, tuple(tables), tuple(converters), tuple(attnames), tuple(name for name, _e in extra))
 
@@ -155,17 +160,36 @@ def one_with_related(
     or None. `extra`: (name, SQL expression) pairs, scalar sub-selects that may name the joined
     tables as t0 (the model's), t1, ... in the order of `related`; each becomes an attribute of
     the object, as an annotation would. `attached`: rows joined by a condition (see Attached)."""
+    connection = connections[model._default_manager.db]
+    rows = _read(model, field, [lookup_value(model, field, value, connection)], related, extra, attached, one=True)
+    return rows[0] if rows else None
+
+
+def all_with_related(model: type[Model], where: str, params: Sequence, related: Sequence[str] = ()) -> list[Model]:
+    """The rows of `model` that `where` selects, each with its related rows (as one_with_related):
+    `where` is SQL naming the tables t0 (the model's), t1, ... in the order of `related`, with
+    its values as %s parameters, and may end in an ORDER BY."""
+    return _read(model, where, list(params), related, (), (), one=False)
+
+
+def _read(model, where, params, related, extra, attached, *, one: bool) -> list[Model]:
     alias = model._default_manager.db
-    key = (model, field, tuple(related), tuple(extra), tuple(attached), alias)
+    key = (model, where, tuple(related), tuple(extra), tuple(attached), alias)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = _plan(model, field, related, extra, attached, alias)
+        plan = _PLANS[key] = _plan(model, where, related, extra, attached, alias)
     connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(plan.sql, [lookup_value(model, field, value, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+
+    def run(statement: str):
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return [cursor.fetchone()] if one else cursor.fetchall()
+
+    return [_objects(plan, row, connection, alias) for row in prepared.run(connection, plan.sql, params, run) if row]
+
+
+def _objects(plan: _Plan, row, connection, alias: str) -> Model:
+    """The model instance of one row, with its related instances cached on it."""
     values = list(row)
     for i, (functions, column) in enumerate(plan.converters):
         for convert in functions:

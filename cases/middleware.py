@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.db import connection
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from . import roles
+from . import prepared, roles
 
 
 def client_ip(request) -> str:
@@ -79,3 +80,18 @@ class PersonalDataMiddleware:
         if path.startswith(settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/" + settings.STATIC_URL):
             return True
         return any(path == reverse(name) for name in self.ALLOWED_BEFORE_CHANGE)
+
+
+class PreparedReadsMiddleware:
+    """The request's reads outside a transaction run as prepared statements on PostgreSQL
+    (cases.prepared): planned once per connection, not on every page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.wrapper = prepared.PrepareReads()
+
+    def __call__(self, request):
+        if not prepared.enabled(connection):
+            return self.get_response(request)
+        with connection.execute_wrapper(self.wrapper):
+            return self.get_response(request)

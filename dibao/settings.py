@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After whitenoise: static files need no policy of their own, pages do.
     "csp.middleware.CSPMiddleware",
+    # PostgreSQL plans a page's reads once per connection (prepared statements)
+    "cases.middleware.PreparedReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,6 +115,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # county-wide aggregates here it spent 0.5 s compiling a 0.2 s query.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Reads run as prepared statements on PostgreSQL (cases.prepared). Off behind a pooler that
+# gives each transaction another server connection (PgBouncer in transaction mode).
+PREPARED_STATEMENTS = env_flag("PREPARED_STATEMENTS", True)
 
 # Production runs several gunicorn worker processes: whatever one of them caches, the others
 # must see, so scripts/serve.sh selects the database cache (its table is made by

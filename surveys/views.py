@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cases import roles
 from cases import services as registry
 from cases.access import get_current_campaign, get_household_for_user, get_village_for_user
-from cases.lists import CountedPaginator, page_size, url_maker
+from cases.lists import CountedPaginator, NewestFirst, page_size, url_maker
 from cases.models import Case, Member, Village
 from cases.responses import conflict
 from cases.services import DomainError, StaleEdit
@@ -165,10 +165,15 @@ def village_households(request, code):
     village = get_village_for_user(request, code)
     status = request.GET.get("status", "")
     # Counted from the village's tallies; the page's rows read in one query with what they show.
-    cases = services.village_cases(campaign, village, status).values(
-        "household_id", "household__public_id", "household__group__name", "source", "stage"
-    )
     count, unaccounted = services.village_list_counts(campaign, village, status)
+    # a page's households picked by the village's index alone, then joined to what they show
+    cases = NewestFirst(
+        services.village_cases(campaign, village, status),
+        ["household_id", "household__public_id", "household__group__name", "source", "stage"],
+        count=count,
+        key="household_id",
+        rows=Case.objects.filter(campaign=campaign),
+    )
     page = CountedPaginator(cases, page_size(), count=count).get_page(request.GET.get("page"))
     can_survey = roles.can_survey(request.user)
     # masked once for the page: each get_token() draws a fresh mask from the system's random source
@@ -260,8 +265,8 @@ def _seen_version(request) -> int:
 
 
 def _edit_context(request, survey, forms, **extra):
-    candidates = services.investigator_candidates(survey.household)
-    loaded = list(candidates)
+    candidates = services.investigator_candidates(survey.household)  # the form's rule
+    loaded = services.investigator_candidate_list(survey.household)
     # The draft's author is nearly always one of them: its fingerprint names the author.
     author = next((u for u in loaded if u.pk == survey.created_by_id), None)
     if author is not None:

@@ -1,9 +1,10 @@
 """cases.compiled: reads by statements written once give what the ORM gives."""
 
+import re
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from cases.compiled import one_with_related, rows_of
@@ -64,3 +65,61 @@ def test_the_survey_page_is_refused_outside_the_users_area(client, survey_a, cad
     client.force_login(cadre_a)
     assert client.get(f"/surveys/{survey_a.public_id}/edit/").status_code == 200
     assert services.signature_states(Survey.objects.get(pk=survey_a.pk)) == []
+
+
+def _statements(action):
+    with CaptureQueriesContext(connection) as ctx:
+        action()
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statements are prepared on PostgreSQL only")
+def test_on_postgresql_a_statement_is_prepared_once_per_connection(survey_a):
+    from cases import prepared
+
+    def read():
+        return one_with_related(Survey, "public_id", survey_a.public_id, RELATED)
+
+    wrapper = connections["default"]  # the connection itself, not its proxy
+    wrapper.__dict__.pop("_dibao_statements", None)  # as a new connection
+    first, again = _statements(read), _statements(read)
+    assert len(first) == len(again) == 1  # PREPARE and EXECUTE go as one statement
+    name = re.match(r"PREPARE (dibao_\d+) AS SELECT ", first[0]).group(1)
+    assert f"; EXECUTE {name} (" in first[0] and again[0].startswith(f"EXECUTE {name} (")
+    assert _values(read()) == _values(survey_a)
+    # a run that fails may or may not have prepared its statement: the next takes a new name
+    sql = "SELECT 1 WHERE %s"
+    with pytest.raises(RuntimeError):
+        prepared.run(connection, sql, [True], lambda statement: (_ for _ in ()).throw(RuntimeError()))
+    with connection.cursor() as cursor:
+        assert prepared.run(connection, sql, [True], lambda st: cursor.execute(st, [True]) or cursor.fetchone()) == (1,)
+    assert rows_of(Member, "household_id", survey_a.household_id) == list(
+        Member.objects.filter(household_id=survey_a.household_id)
+    )
+    # another connection (a reconnect) prepares anew
+    wrapper.__dict__["_dibao_statements"].raw = object()
+    assert _statements(read)[0].startswith("PREPARE dibao_")
+
+
+def test_the_candidate_list_is_the_candidate_queryset(survey_a, household_b):
+    from django.contrib.auth import get_user_model
+
+    from cases.models import Profile, Town, Village
+
+    other = Town.objects.create(code="340225107", name="蜀山镇", county="无为县")
+    officer = get_user_model().objects.create_user("town2", password="x-long-password-1")
+    Profile.objects.create(user=officer, role=Profile.Role.TOWN, town=other)
+    households = [survey_a.household, household_b]
+    # a village of no work group: its cadres and the town's office
+    alone = Village.objects.filter(work_groups__isnull=True).first()
+    if alone is not None:
+        households.append(Household(village=alone))
+    get_user_model().objects.filter(username="cadre03").update(is_active=False)  # 村B's cadre has left
+    for household in households:
+        listed = services.investigator_candidate_list(household)
+        expected = list(services.investigator_candidates(household))
+        assert listed and [u.pk for u in listed] == [u.pk for u in expected]
+        with CaptureQueriesContext(connection) as ctx:
+            assert [u.profile.role for u in listed] == [u.profile.role for u in expected]
+        assert ctx.captured_queries == []  # each with its profile
+    assert officer not in services.investigator_candidate_list(survey_a.household)
