@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import cached_property
 
 from . import roles
@@ -35,12 +37,36 @@ class _Current:
         return self.values[1]
 
 
+# The pages base.html links to: their addresses are the same for every request of a process (for
+# its script prefix and URLconf), so each is reversed once, not by a {% url %} tag on every page.
+class _Addresses(dict):
+    """A URL's name -> its address, reversed when first asked for (a template cannot write a
+    namespace's `:`: `admin_index` is `admin:index`)."""
+
+    NAMESPACED = {"admin_index": "admin:index"}
+
+    def __missing__(self, name: str) -> str:
+        address = self[name] = reverse(self.NAMESPACED.get(name, name))
+        return address
+
+
+_NAV_URLS: dict[tuple, _Addresses] = {}
+
+
+def nav_urls() -> _Addresses:
+    key = (get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF)
+    urls = _NAV_URLS.get(key)
+    if urls is None:
+        urls = _NAV_URLS[key] = _Addresses()
+    return urls
+
+
 def role(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         # the public pages (sign-in, errors) show the hotline too
         current = _Current(request)
-        return {"hotline": current.hotline, "site_town": current.town}
+        return {"hotline": current.hotline, "site_town": current.town, "nav": nav_urls()}
     role = roles.role_of(user)
     current = _Current(request)
     return {
@@ -53,4 +79,5 @@ def role(request):
         "can_report_village": roles.can_report_village(user),
         "can_read_complaints": roles.can_read_complaints(user),
         "can_choose_town": roles.can_choose_town(user),
+        "nav": nav_urls(),
     }

@@ -35,12 +35,14 @@ class CountedPaginator(Paginator):
 
 
 class NewestFirst(Sequence):
-    """The rows of `queryset`, newest (highest id) first, as `values(*fields)`; a page of them is
-    one query however deep it is: its ids are picked from the index alone in a sub-select, and
-    only those rows are joined to what they show."""
+    """The rows of `queryset`, newest (highest `key`) first, as `values(*fields)`; a page of them
+    is one query however deep it is: its keys are picked from the index alone in a sub-select,
+    and only those rows of `rows` (by default every row of the model: the keys are unique) are
+    joined to what they show."""
 
-    def __init__(self, queryset, fields: Sequence[str], *, count: int):
-        self.queryset, self.fields, self.count = queryset, fields, count
+    def __init__(self, queryset, fields: Sequence[str], *, count: int, key: str = "id", rows=None):
+        self.queryset, self.fields, self.count, self.key = queryset, fields, count, key
+        self.rows = queryset.model._default_manager.all() if rows is None else rows
 
     def __len__(self) -> int:
         return self.count
@@ -48,8 +50,8 @@ class NewestFirst(Sequence):
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index : index + 1][0]
-        ids = self.queryset.order_by("-id").values("id")[index]
-        return list(self.queryset.model._default_manager.filter(id__in=ids).order_by("-id").values(*self.fields))
+        keys = self.queryset.order_by(f"-{self.key}").values(self.key)[index]
+        return list(self.rows.filter(**{f"{self.key}__in": keys}).order_by(f"-{self.key}").values(*self.fields))
 
 
 class ByVillage(Sequence):

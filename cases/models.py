@@ -884,6 +884,11 @@ class Case(models.Model):
             models.Index(fields=["campaign", "village", "in_scope", "stage", "-household"], name="case_village_idx"),
             # the decision list and the report's counts: one village's rows by review stage
             models.Index(fields=["campaign", "village", "review", "-household"], name="case_review_idx"),
+            # the village's list of households to visit, unfiltered, newest first: any page reads
+            # only its own rows (case_village_idx orders by stage first)
+            models.Index(
+                fields=["campaign", "village", "-household"], condition=Q(in_scope=True), name="case_village_list_idx"
+            ),
         ]
 
     def __str__(self) -> str:
