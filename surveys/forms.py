@@ -6,6 +6,7 @@ from html import escape
 from typing import NamedTuple
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -492,10 +493,15 @@ class InvestigatorsForm(forms.Form):
         label=_("调查人（至少两人）"), queryset=None, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, candidates, loaded: list | None = None, **kwargs):
-        """`candidates`: the users who may be chosen (a queryset); `loaded`: the same users
-        already read, for showing the choice without reading them again."""
+    def __init__(self, *args, candidates=None, loaded: list | None = None, **kwargs):
+        """`candidates`: the users who may be chosen (a queryset), which a bound form checks
+        against; `loaded`: the same users already read, for showing the choice without reading
+        them again. A form that only shows the choice needs `loaded` alone."""
         super().__init__(*args, **kwargs)
+        if candidates is None:
+            if self.is_bound or loaded is None:
+                raise TypeError("InvestigatorsForm: a bound form needs its candidates")
+            candidates = get_user_model().objects.none()
         self.fields["investigators"].queryset = candidates
         self.loaded = {} if loaded is None else {"investigators": loaded}
         self.fields["investigators"].label_from_instance = lambda u: (

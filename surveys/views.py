@@ -265,7 +265,6 @@ def _seen_version(request) -> int:
 
 
 def _edit_context(request, survey, forms, **extra):
-    candidates = services.investigator_candidates(survey.household)  # the form's rule
     loaded = services.investigator_candidate_list(survey.household)
     # The draft's author is nearly always one of them: its fingerprint names the author.
     author = next((u for u in loaded if u.pk == survey.created_by_id), None)
@@ -276,8 +275,9 @@ def _edit_context(request, survey, forms, **extra):
         "survey": survey,
         "forms": forms,
         "household": survey.household,
+        # shown only: the investigators view checks a choice against the candidates' queryset
         "investigators_form": InvestigatorsForm(
-            candidates=candidates, loaded=loaded, initial={"investigators": [s.investigator for s, _valid in states]}
+            loaded=loaded, initial={"investigators": [s.investigator for s, _valid in states]}
         ),
         "signatures": states,
         # The signing forms send it back: a signature covers exactly the content shown.

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -111,3 +112,12 @@ def test_the_village_list_reads_surveys_only_for_households_already_visited(
     assert _count(client, url + "?status=not_visited") == 7
     page = client.get(url + "?status=not_visited").content.decode()
     assert "钱有福" not in page and "孙小梅" in page and "开始调查" in page
+
+
+def test_the_investigator_choice_shown_needs_no_queryset_but_a_posted_one_does(cadre_a, group_leader_a):
+    from surveys.forms import InvestigatorsForm
+
+    shown = InvestigatorsForm(loaded=[cadre_a, group_leader_a], initial={"investigators": [cadre_a]})
+    assert f'value="{group_leader_a.pk}"' in shown["investigators"].as_bootstrap()
+    with pytest.raises(TypeError):
+        InvestigatorsForm({"investigators": [cadre_a.pk, group_leader_a.pk]}, loaded=[cadre_a, group_leader_a])
