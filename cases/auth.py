@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db import connections
 
 from . import roles
-from .compiled import Attached, one_with_related
+from .compiled import Attached, one_with_related, quoted
 from .models import Campaign, Village
 
 _SHAPES: dict[str, tuple[tuple, tuple]] = {}
@@ -26,13 +25,12 @@ def _shape(alias: str) -> tuple[tuple, tuple]:
     """The statement's joined campaign and its extra columns, written from the models."""
     if alias in _SHAPES:
         return _SHAPES[alias]
-    quote = connections[alias].ops.quote_name
 
     def column(model, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
+        return quoted(alias, model, name)
 
     profile = get_user_model()._meta.get_field("profile").related_model
-    campaign, village = quote(Campaign._meta.db_table), quote(Village._meta.db_table)
+    campaign, village = quoted(alias, Campaign), quoted(alias, Village)
     # Campaign.objects.current(town) of the profile's (t1) town: its latest active campaign
     running = Attached(
         "dibao_campaign",

@@ -103,9 +103,15 @@ def _join(tables: list[_Table], parent: int, name: str, attached: dict, quote) -
     raise ValueError(f"{tables[parent].model.__name__}.{name} is no foreign key or one-to-one relation")
 
 
+def quoted(alias: str, model: type[Model], field: str | None = None) -> str:
+    """A model's table name, or with `field` that field's column, quoted for the database `alias`
+    (for statements written from the models' metadata)."""
+    name = model._meta.db_table if field is None else model._meta.get_field(field).column
+    return connections[alias].ops.quote_name(name)
+
+
 def _plan(model: type[Model], where: str, related, extra, attached, alias: str) -> _Plan:
-    """The statement and how to read its rows. `where`: a field's name (`t0.<column> = %s`) or,
-    with a space in it, the caller's condition (and ORDER BY) in SQL."""
+    """The statement and how to read its rows: `where` is its condition (and ORDER BY) in SQL."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     tables = [_Table(model, None, None, len(model._meta.concrete_fields))]
@@ -135,8 +141,6 @@ def _plan(model: type[Model], where: str, related, extra, attached, alias: str) 
             column = f.get_col(table.model._meta.db_table)
             functions = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
             converters.append((tuple(functions), column))
-    if " " not in where:
-        where = f"t0.{quote(model._meta.get_field(where).column)} = %s"
     # every name below is a table or column name from the models, quoted, or the caller's
     # expressions and conditions (written from the models' metadata too); values are parameters
     sql = (
@@ -160,8 +164,9 @@ def one_with_related(
     or None. `extra`: (name, SQL expression) pairs, scalar sub-selects that may name the joined
     tables as t0 (the model's), t1, ... in the order of `related`; each becomes an attribute of
     the object, as an annotation would. `attached`: rows joined by a condition (see Attached)."""
-    connection = connections[model._default_manager.db]
-    rows = _read(model, field, [lookup_value(model, field, value, connection)], related, extra, attached, one=True)
+    alias = model._default_manager.db
+    params = [lookup_value(model, field, value, connections[alias])]
+    rows = _read(model, f"t0.{quoted(alias, model, field)} = %s", params, related, extra, attached, one=True)
     return rows[0] if rows else None
 
 

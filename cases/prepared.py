@@ -64,9 +64,11 @@ def run(connection, sql: str, params, execute: Callable[[str], object], fall_bac
     prepared run fails and `fall_back` is given, the connection does not try `sql` again and
     `fall_back()` runs it as text."""
     count = sql.count("%s")
-    if not enabled(connection) or sql.count("%") != count or sql in _statements(connection).refused:
+    if not enabled(connection) or sql.count("%") != count:
         return execute(sql)
     state = _statements(connection)
+    if sql in state.refused:
+        return execute(sql)
     arguments = f" ({', '.join(['%s'] * count)})" if count else ""
     name = state.names.get(sql)
     if name is not None:

@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from cases import audit, roles
 from cases import services as registry
-from cases.compiled import all_with_related, rows_of
+from cases.compiled import all_with_related, quoted, rows_of
 from cases.decisions import full_check_cases
 from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village, VillageTally, WorkGroup
 from cases.services import DomainError
@@ -140,10 +140,9 @@ def investigator_candidate_list(household: Household) -> list:
     alias = user_model._default_manager.db
     where = _CANDIDATE_CONDITIONS.get(alias)
     if where is None:
-        quote = connections[alias].ops.quote_name
 
         def column(model, name: str) -> str:
-            return quote(model._meta.get_field(name).column)
+            return quoted(alias, model, name)
 
         through = WorkGroup.villages.through
         # t0: the account, t1: its profile (compiled.all_with_related)
@@ -151,10 +150,10 @@ def investigator_candidate_list(household: Household) -> list:
             f"t0.{column(user_model, 'is_active')} AND ("  # noqa: S608 - names from the models
             f"(t1.{column(Profile, 'role')} = %s AND t1.{column(Profile, 'village')} = %s)"
             f" OR (t1.{column(Profile, 'role')} = %s AND t1.{column(Profile, 'work_group')} IN"
-            f" (SELECT w.{column(through, 'workgroup')} FROM {quote(through._meta.db_table)} w"
+            f" (SELECT w.{column(through, 'workgroup')} FROM {quoted(alias, through)} w"
             f" WHERE w.{column(through, 'village')} = %s))"
             f" OR (t1.{column(Profile, 'role')} = %s AND t1.{column(Profile, 'town')} ="
-            f" (SELECT v.{column(Village, 'town')} FROM {quote(Village._meta.db_table)} v"
+            f" (SELECT v.{column(Village, 'town')} FROM {quoted(alias, Village)} v"
             f" WHERE v.{column(Village, 'id')} = %s))"
             f") ORDER BY t0.{column(user_model, 'username')}"
         )
