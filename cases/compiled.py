@@ -9,7 +9,7 @@ same converters the ORM applies. On PostgreSQL they run as prepared statements (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.db import connections
@@ -17,23 +17,45 @@ from django.db.models import Model
 
 from . import prepared
 
-# (model, lookup, database alias) -> SQL
-_ROW_STATEMENTS: dict[tuple, str] = {}
+# (model, lookup, database alias) -> how to read the rows
+_ROW_STATEMENTS: dict[tuple, _Plan] = {}
 
 
 def rows_of(model: type[Model], lookup: str, value) -> list:
     """`model.objects.filter(**{lookup: value})`, in the model's ordering, as a list, for a
     lookup of one value (a foreign key: a survey's rows of one kind). The statement is the ORM's
-    own, run through raw()."""
+    own; its rows become instances as in one_with_related (through raw() a read took twice as
+    long)."""
     manager = model._default_manager
-    key = (model, lookup, manager.db)
-    sql = _ROW_STATEMENTS.get(key)
-    if sql is None:
-        sql, params = manager.filter(**{lookup: 0}).query.sql_with_params()
-        if list(params) != [0]:
-            raise ValueError(f"{model.__name__}.{lookup}: one parameter expected, got {params!r}")
-        _ROW_STATEMENTS[key] = sql
-    return prepared.run(connections[manager.db], sql, [value], lambda statement: list(manager.raw(statement, [value])))
+    alias = manager.db
+    key = (model, lookup, alias)
+    plan = _ROW_STATEMENTS.get(key)
+    if plan is None:
+        plan = _ROW_STATEMENTS[key] = _rows_plan(manager.filter(**{lookup: 0}), alias)
+    connection = connections[alias]
+
+    def run(statement: str):
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [value])
+            return cursor.fetchall()
+
+    return [_objects(plan, row, connection, alias) for row in prepared.run(connection, plan.sql, [value], run)]
+
+
+def _rows_plan(queryset, alias: str) -> _Plan:
+    """The plan of a queryset of one parameter that selects its model's columns and no other."""
+    model = queryset.model
+    sql, params = queryset.query.sql_with_params()
+    if list(params) != [0]:
+        raise ValueError(f"{model.__name__}: one parameter expected, got {params!r}")
+    compiler = queryset.query.get_compiler(alias)
+    compiler.setup_query()
+    fields = model._meta.concrete_fields
+    if [column.target for column, _sql, _alias in compiler.select] != list(fields):
+        raise ValueError(f"{model.__name__}: the statement does not select the model's columns in order")
+    table = _Table(model, None, None, len(fields))
+    converters, attnames = _columns([table], connections[alias])
+    return _Plan(sql, (table,), converters, attnames, ())
 
 
 def prefetched(instance: Model, name: str, rows: list, **back) -> None:
@@ -132,22 +154,29 @@ def _plan(model: type[Model], where: str, related, extra, attached, alias: str) 
                 f"{'LEFT' if optional[-1] else 'INNER'} JOIN {quote(table.model._meta.db_table)} t{len(tables)} ON {on}"
             )
             tables.append(table)
-    columns, converters, attnames = [], [], []
-    for index, table in enumerate(tables):
-        fields = table.model._meta.concrete_fields
-        attnames.append(tuple(f.attname for f in fields))
-        for f in fields:
-            columns.append(f"t{index}.{quote(f.column)}")
-            column = f.get_col(table.model._meta.db_table)
-            functions = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
-            converters.append((tuple(functions), column))
+    columns = [f"t{i}.{quote(f.column)}" for i, table in enumerate(tables) for f in table.model._meta.concrete_fields]
+    converters, attnames = _columns(tables, connection)
     # every name below is a table or column name from the models, quoted, or the caller's
     # expressions and conditions (written from the models' metadata too); values are parameters
     sql = (
         f"SELECT {', '.join([*columns, *(f'({expression})' for _name, expression in extra)])}"  # noqa: S608
         f" FROM {quote(model._meta.db_table)} t0 {' '.join(joins)} WHERE {where}"
     )
-    return _Plan(sql, tuple(tables), tuple(converters), tuple(attnames), tuple(name for name, _e in extra))
+    return _Plan(sql, tuple(tables), converters, attnames, tuple(name for name, _e in extra))
+
+
+def _columns(tables, connection) -> tuple[tuple, tuple]:
+    """Per column of the tables' rows, the converters the ORM applies to its value; per table,
+    its fields' attribute names."""
+    converters, attnames = [], []
+    for table in tables:
+        fields = table.model._meta.concrete_fields
+        attnames.append(tuple(f.attname for f in fields))
+        for f in fields:
+            column = f.get_col(table.model._meta.db_table)
+            functions = connection.ops.get_db_converters(column) + f.get_db_converters(connection)
+            converters.append((tuple(functions), column))
+    return tuple(converters), tuple(attnames)
 
 
 def one_with_related(
@@ -223,3 +252,121 @@ def _objects(plan: _Plan, row, connection, alias: str) -> Model:
 def lookup_value(model: type[Model], field: str, value, connection):
     """`value` as the database takes it for `field` (a UUID on SQLite is stored as hex text)."""
     return model._meta.get_field(field).get_db_prep_value(value, connection, prepared=False)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    alias: str
+    sql: str
+    slots: tuple[int | None, ...]  # per parameter of the statement: the index of the caller's value, or None
+    constants: tuple  # per parameter: the statement's own value where the slot is None
+    converters: tuple  # (column index, converters, expression) for the columns that have some
+    names: tuple[str, ...] | None  # values(): the keys of each row's dict; values_list(): None
+
+
+_STATEMENTS: dict[tuple, _Statement] = {}
+STATEMENTS_KEPT = 2000
+# Stand-ins for the caller's values while the statement is compiled: inside the range of any
+# integer column (Django turns a lookup outside it into no condition at all), and found again
+# among the compiled statement's parameters.
+_INT_STANDIN = 1_987_650_000
+
+
+def _standin(value, index: int):
+    return _INT_STANDIN + index if isinstance(value, int) else f"\ue000{index}\ue001"
+
+
+def _parameter(value) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def values_rows(build: Callable, *values, shape: tuple = ()) -> list:
+    """`list(build(*shape, *values))` for a `values()` or `values_list()` queryset, by a
+    statement compiled once per call site (`build`'s code) and shape, then run with `values`
+    as its parameters (prepared on PostgreSQL): building and compiling a list page's queryset
+    took about as long as the database took to answer it.
+
+    `values` are the statement's parameters: whole numbers, text, or lists of them (an IN list:
+    its length is part of the shape). `build` may choose what it builds by `shape`
+    (hashable values) and by which of `values` are None, True or False (part of the shape as
+    well), by nothing else: it may not close over variables, and may not branch on a
+    parameter's value."""
+    if build.__closure__ or build.__defaults__ or build.__kwdefaults__:
+        raise ValueError(f"{build.__qualname__}: a statement's builder may depend on its arguments only")
+    if any(isinstance(v, list) and not v for v in values):
+        return list(build(*shape, *values))  # an empty IN list: the ORM knows there is no row
+    signature, flat = [], []
+    for value in values:
+        if value is None or isinstance(value, bool):
+            signature.append(value)
+        elif isinstance(value, list):
+            signature.append(len(value))
+            flat.extend(value)
+        else:
+            signature.append(type(value))
+            flat.append(value)
+    key = (build.__code__, shape, tuple(signature))
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        if len(_STATEMENTS) >= STATEMENTS_KEPT:  # a page's position is part of its shape
+            _STATEMENTS.clear()
+        statement = _STATEMENTS[key] = _compile_values(build, shape, values, flat)
+    params = [c if slot is None else flat[slot] for slot, c in zip(statement.slots, statement.constants, strict=True)]
+    connection = connections[statement.alias]
+
+    def run(sql: str):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    if connection.in_atomic_block:  # a statement the server refused to prepare would abort it
+        rows = run(statement.sql)
+    else:
+        rows = prepared.run(connection, statement.sql, params, run, fall_back=lambda: run(statement.sql))
+    if statement.converters:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for index, functions, expression in statement.converters:
+                for convert in functions:
+                    row[index] = convert(row[index], expression, connection)
+    if statement.names is None:
+        return [tuple(row) for row in rows]
+    names = statement.names
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _compile_values(build: Callable, shape: tuple, values: tuple, flat: list) -> _Statement:
+    """The statement of `build`'s queryset, compiled with stand-ins for the parameters."""
+    if not all(_parameter(v) for v in flat):
+        raise TypeError(f"{build.__qualname__}: parameters are whole numbers or text")
+    standins, position = [], 0
+    for value in values:
+        if value is None or isinstance(value, bool):
+            standins.append(value)
+        elif isinstance(value, list):
+            standins.append([_standin(v, position + i) for i, v in enumerate(value)])
+            position += len(value)
+        else:
+            standins.append(_standin(value, position))
+            position += 1
+    queryset = build(*shape, *standins)
+    iterable = queryset._iterable_class.__name__
+    if iterable not in ("ValuesIterable", "ValuesListIterable"):
+        raise ValueError(f"{build.__qualname__}: values() or values_list() expected, not {iterable}")
+    query = queryset.query
+    compiler = query.get_compiler(queryset.db)
+    sql, params = compiler.as_sql()
+    wanted = {_standin(v, i): i for i, v in enumerate(flat)}
+    slots = tuple(wanted.get(p) if _parameter(p) else None for p in params)
+    if set(slots) - {None} != set(range(len(flat))):
+        raise ValueError(f"{build.__qualname__}: every value must be a parameter of the statement")
+    columns = [s[0] for s in compiler.select[: compiler.col_count]]
+    converters = tuple(
+        (index, tuple(functions), expression)
+        for index, (functions, expression) in compiler.get_converters(columns).items()
+    )
+    names = None
+    if iterable == "ValuesIterable":
+        names = tuple(query.selected or [*query.extra_select, *query.values_select, *query.annotation_select])
+    constants = tuple(None if slot is not None else p for slot, p in zip(slots, params, strict=True))
+    return _Statement(queryset.db, sql, slots, constants, converters, names)

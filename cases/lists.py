@@ -8,14 +8,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from . import roles
+from .compiled import values_rows
 from .forms import HouseholdFilterForm
-from .models import AuditEvent, Household, RegistryTally, Village, id_search_kind
+from .models import AuditEvent, Household, Member, RegistryTally, Village, id_search_kind
 from .services import record_id_search
 
 PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
@@ -52,6 +52,47 @@ class NewestFirst(Sequence):
             return self[index : index + 1][0]
         keys = self.queryset.order_by(f"-{self.key}").values(self.key)[index]
         return list(self.rows.filter(**{f"{self.key}__in": keys}).order_by(f"-{self.key}").values(*self.fields))
+
+
+class CompiledNewestFirst(Sequence):
+    """NewestFirst by a statement compiled once per page position (cases.compiled.values_rows):
+    `select(*values)` is the queryset whose rows are listed, `join(*values)` the rows joined to
+    what they show; both module-level functions of `values` alone."""
+
+    def __init__(self, select, join, values: Sequence, fields: Sequence[str], *, count: int, key: str = "id"):
+        self.select, self.join, self.values = select, join, list(values)
+        self.fields, self.count, self.key = tuple(fields), count, key
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        start, stop, _ = index.indices(self.count)
+        if start >= stop:
+            return []
+        shape = (self.select, self.join, self.fields, self.key, start, stop)
+        return values_rows(_newest_page, *self.values, shape=shape)
+
+
+def _newest_page(select, join, fields, key, start, stop, *values):
+    keys = select(*values).order_by(f"-{key}").values(key)[start:stop]
+    return join(*values).filter(**{f"{key}__in": keys}).order_by(f"-{key}").values(*fields)
+
+
+def live_members(household_ids: list[int], fields: Sequence[str]) -> list[tuple]:
+    """The live members of these households as `(household_id, *fields)`, by relationship
+    (the head first) and then as registered: the list pages' rows name them."""
+    return values_rows(_live_members, household_ids, shape=(tuple(fields),))
+
+
+def _live_members(fields, household_ids):
+    return (
+        Member.objects.filter(household_id__in=household_ids, status=Member.Status.PRESENT)
+        .order_by("relationship", "id")
+        .values_list("household_id", *fields)
+    )
 
 
 class ByVillage(Sequence):
@@ -133,9 +174,9 @@ def household_queryset(user, params):
     return form, qs
 
 
-def registry_count(user, form) -> int | None:
-    """How many households the list shows when only a village (or nothing) narrows it, read
-    from the registry's tallies; None when other filters apply and the rows must be counted."""
+def unfiltered_area(user, form) -> tuple | None:
+    """When only the user's area and perhaps a village narrow the household list: the values
+    that select its households (`in_area`); None when other filters apply."""
     if form.is_bound:
         if not form.is_valid():
             return None
@@ -145,10 +186,32 @@ def registry_count(user, form) -> int | None:
         village = data["village"]
     else:
         village = None
-    tallies = RegistryTally.objects.filter(roles.area_q(user))
-    if village is not None:
-        tallies = tallies.filter(village=village)
-    return tallies.aggregate(n=Sum("households"))["n"] or 0
+    return *roles.area_of(user), village.pk if village else None
+
+
+def in_area(model, villages: list[int] | None, town: int | None, village: int | None):
+    """Rows of `model` (with a `village` key) in an area (`roles.area_of`), of `village` only
+    if given: the values of `unfiltered_area`."""
+    rows = model._default_manager.filter(roles.area_filter(villages, town))
+    return rows if village is None else rows.filter(village_id=village)
+
+
+def registry_count(area: tuple) -> int:
+    """How many households the unfiltered list of an area shows (`unfiltered_area`), read from
+    the registry's tallies."""
+    return sum(n for (n,) in values_rows(_registry_tallies, *area))
+
+
+def _registry_tallies(villages, town, village):
+    return in_area(RegistryTally, villages, town, village).values_list("households")
+
+
+def households_in_area(villages, town, village):
+    return in_area(Household, villages, town, village)
+
+
+def all_households(*_area):
+    return Household.objects.all()
 
 
 def id_searches_last_hour(user) -> int:

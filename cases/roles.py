@@ -162,10 +162,20 @@ def town_q(user, campaign: str = "campaign") -> models.Q:
 def area_q(user, village: str = "village") -> models.Q:
     """The filter of rows whose village (the path `village`) the user's area covers: their
     villages, else their town's."""
+    return area_filter(*area_of(user), village)
+
+
+def area_of(user) -> tuple[list[int] | None, int | None]:
+    """The user's area as values: their villages' ids, else (None and) their town's id when
+    lists must be narrowed to it (`town_filter`), else (None, None)."""
     scope = village_scope(user)
-    if scope is not None:
-        return models.Q(**{f"{village}_id__in": scope})
-    town = town_filter(user)
+    return scope, town_filter(user) if scope is None else None
+
+
+def area_filter(villages: list[int] | None, town: int | None, village: str = "village") -> models.Q:
+    """`area_q` of an area given as values (`area_of`)."""
+    if villages is not None:
+        return models.Q(**{f"{village}_id__in": villages})
     return models.Q() if town is None else models.Q(**{f"{village}__town_id": town})
 
 

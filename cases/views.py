@@ -47,12 +47,17 @@ from .importer import (
     read_table,
 )
 from .lists import (
+    CompiledNewestFirst,
     CountedPaginator,
     NewestFirst,
+    all_households,
     household_queryset,
+    households_in_area,
+    live_members,
     page_size,
     registry_count,
     several_villages,
+    unfiltered_area,
     url_maker,
 )
 from .models import AuditEvent, Household, Member, Village
@@ -104,12 +109,7 @@ def household_rows(households: list[dict]) -> list[SafeString]:
     a page of the list builds no model instances."""
     detail = url_maker("household_detail")
     live = defaultdict(list)
-    members = (
-        Member.objects.filter(household_id__in=[h["id"] for h in households], status=Member.Status.PRESENT)
-        .order_by("relationship", "id")
-        .values_list("household_id", "name", "id_number", "relationship")
-    )
-    for household_id, *member in members:
+    for household_id, *member in live_members([h["id"] for h in households], ("name", "id_number", "relationship")):
         live[household_id].append(member)
     rows = []
     for h in households:
@@ -132,12 +132,17 @@ def household_rows(households: list[dict]) -> list[SafeString]:
 @login_required
 def household_list(request):
     form, qs = household_queryset(request.user, request.GET)
-    # Unfiltered, the total is read from the registry's tallies; filtered, counted without the
-    # joins the rows need (a count over joins grows with the town). The page's rows, newest
-    # first, in one query.
-    count = registry_count(request.user, form)
-    count = qs.count() if count is None else count
-    rows = NewestFirst(qs, [*LIST_FIELDS, *Household.LABEL_FIELDS], count=count)
+    # Unfiltered, the total is read from the registry's tallies and the page by a statement
+    # compiled once; filtered, counted without the joins the rows need (a count over joins
+    # grows with the town). The page's rows, newest first, in one query.
+    fields = [*LIST_FIELDS, *Household.LABEL_FIELDS]
+    area = unfiltered_area(request.user, form)
+    if area is None:
+        count = qs.count()
+        rows = NewestFirst(qs, fields, count=count)
+    else:
+        count = registry_count(area)
+        rows = CompiledNewestFirst(households_in_area, all_households, area, fields, count=count)
     page = CountedPaginator(rows, page_size(), count=count).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

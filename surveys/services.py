@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from cases import audit, roles
 from cases import services as registry
-from cases.compiled import all_with_related, quoted, rows_of
+from cases.compiled import all_with_related, quoted, rows_of, values_rows
 from cases.decisions import full_check_cases
 from cases.models import AuditEvent, Campaign, Case, Household, Member, Profile, Village, VillageTally, WorkGroup
 from cases.services import DomainError
@@ -971,11 +971,18 @@ def village_list_counts(campaign: Campaign, village: Village, status: str = "") 
     """From the village's tallies in one query: how many rows its list has for the filter, and
     how many of its registered members are not yet accounted for (`unaccounted_members`)."""
     stages = VILLAGE_LIST_FILTERS.get(status, Case.Stage.values)
-    totals = VillageTally.objects.filter(campaign=campaign, village=village).aggregate(
-        households=Sum("households", filter=Q(stage__in=stages)),
-        unaccounted=Sum("members", filter=Q(stage__in=OPEN_STAGES)),
+    households = unaccounted = 0
+    # a few rows: one per stage, review state and outcome
+    for stage, n, members in values_rows(_village_tallies, campaign.pk, village.pk):
+        households += n if stage in stages else 0
+        unaccounted += members if stage in OPEN_STAGES else 0
+    return households, unaccounted
+
+
+def _village_tallies(campaign, village):
+    return VillageTally.objects.filter(campaign_id=campaign, village_id=village).values_list(
+        "stage", "households", "members"
     )
-    return totals["households"] or 0, totals["unaccounted"] or 0
 
 
 VILLAGE_LIST_FILTERS = {
@@ -987,10 +994,13 @@ VILLAGE_LIST_FILTERS = {
 
 def village_cases(campaign: Campaign, village: Village, status: str = ""):
     """The village's list of households to visit, newest first, filtered by survey state."""
-    qs = Case.objects.in_scope().filter(campaign=campaign, village=village)
-    if status in VILLAGE_LIST_FILTERS:
-        qs = qs.filter(stage__in=VILLAGE_LIST_FILTERS[status])
-    return qs.order_by("-household_id")
+    return cases_to_visit(campaign.pk, village.pk, VILLAGE_LIST_FILTERS.get(status)).order_by("-household_id")
+
+
+def cases_to_visit(campaign: int, village: int, stages: list[str] | None):
+    """`village_cases` by ids, the stages of a filter (None: every stage), unordered."""
+    cases = Case.objects.in_scope().filter(campaign_id=campaign, village_id=village)
+    return cases if stages is None else cases.filter(stage__in=stages)
 
 
 def recompute_stages(campaign: Campaign) -> None:

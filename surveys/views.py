@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cases import roles
 from cases import services as registry
 from cases.access import get_current_campaign, get_household_for_user, get_village_for_user
-from cases.lists import CountedPaginator, NewestFirst, page_size, url_maker
+from cases.compiled import values_rows
+from cases.lists import CompiledNewestFirst, CountedPaginator, live_members, page_size, url_maker
 from cases.models import Case, Member, Village
 from cases.responses import conflict
 from cases.services import DomainError, StaleEdit
@@ -105,35 +106,34 @@ class VisitRow:
         )
 
 
+def _open_surveys(campaign, households):
+    return (
+        Survey.objects.filter(
+            campaign_id=campaign,
+            household_id__in=households,
+            status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
+        )
+        # a correction's draft and the version it corrects: the draft is the one to open
+        .order_by("household_id", "version")
+        .values_list("household_id", "public_id", "status")
+    )
+
+
 def _visit_rows(campaign, cases: list[dict]) -> list[VisitRow]:
     """Rows from values() of the page's case rows, one query for their live members and one
     for their surveys: a page of the list builds no model instances."""
     start, detail = url_maker("survey_start"), url_maker("survey_detail")
     ids = [c["household_id"] for c in cases]
     live = defaultdict(list)
-    members = (
-        Member.objects.filter(household_id__in=ids, status=Member.Status.PRESENT)
-        .order_by("relationship", "id")
-        .values_list("household_id", "name", "relationship")
-    )
-    for household_id, name, relationship in members:
+    for household_id, name, relationship in live_members(ids, ("name", "relationship")):
         live[household_id].append((name, relationship))
     # A household not yet visited has no survey to open (starting one moves its case row on
     # from "pending"): a page of them, as the "未走访" list is, reads no surveys.
     visited = [c["household_id"] for c in cases if c["stage"] != Case.Stage.PENDING]
-    surveys = {}
-    if visited:
-        surveys = {
-            household_id: (public_id, status)
-            for household_id, public_id, status in Survey.objects.filter(
-                campaign=campaign,
-                household_id__in=visited,
-                status__in=[Survey.Status.DRAFT, Survey.Status.SUBMITTED],
-            )
-            # a correction's draft and the version it corrects: the draft is the one to open
-            .order_by("household_id", "version")
-            .values_list("household_id", "public_id", "status")
-        }
+    surveys = {
+        household_id: (public_id, status)
+        for household_id, public_id, status in values_rows(_open_surveys, campaign.pk, visited)
+    }
     stages = dict(Case.Stage.choices)
     rows = []
     for c in cases:
@@ -157,6 +157,14 @@ def _visit_rows(campaign, cases: list[dict]) -> list[VisitRow]:
     return rows
 
 
+def _campaign_cases(campaign, *_rest):
+    return Case.objects.filter(campaign_id=campaign)
+
+
+def _village_report(campaign, village):
+    return VillageReport.objects.filter(campaign_id=campaign, village_id=village).values("reported_at", "households")
+
+
 @login_required
 @require_GET
 def village_households(request, code):
@@ -167,12 +175,14 @@ def village_households(request, code):
     # Counted from the village's tallies; the page's rows read in one query with what they show.
     count, unaccounted = services.village_list_counts(campaign, village, status)
     # a page's households picked by the village's index alone, then joined to what they show
-    cases = NewestFirst(
-        services.village_cases(campaign, village, status),
+    stages = services.VILLAGE_LIST_FILTERS.get(status)
+    cases = CompiledNewestFirst(
+        services.cases_to_visit,
+        _campaign_cases,
+        [campaign.pk, village.pk, None if stages is None else list(stages)],
         ["household_id", "household__public_id", "household__group__name", "source", "stage"],
         count=count,
         key="household_id",
-        rows=Case.objects.filter(campaign=campaign),
     )
     page = CountedPaginator(cases, page_size(), count=count).get_page(request.GET.get("page"))
     can_survey = roles.can_survey(request.user)
@@ -191,7 +201,7 @@ def village_households(request, code):
             "status": status,
             "can_survey": can_survey,
             # one row at most (one report per village and campaign); the page shows its time and count
-            "report": VillageReport.objects.filter(campaign=campaign, village=village).first(),
+            "report": next(iter(values_rows(_village_report, campaign.pk, village.pk)), None),
             "unaccounted": unaccounted,
         },
     )

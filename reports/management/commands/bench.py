@@ -179,12 +179,7 @@ class Command(BaseCommand):
                 f"生成用时 {time.perf_counter() - started:.1f} 秒"
             )
             results[size] = {}
-            for label, user, url, params in self.page_scenarios(campaign):
-                client = Client()
-                client.force_login(user)
-                client.get(url, params)  # warm-up
-                runs = [self.timed(client, "get", url, params) for _ in range(repeat)]
-                results[size][label] = (statistics.median(t for t, _ in runs), {q for _, q in runs})
+            self.pages(results[size], self.page_scenarios(campaign))
             cadre, drafts = self.ready_drafts(campaign, repeat + 1)
             client = Client()
             client.force_login(cadre)
@@ -205,12 +200,21 @@ class Command(BaseCommand):
         results[label] = (elapsed, {len(ctx.captured_queries)})
 
     def pages(self, results, scenarios):
-        for label, user, url, params in scenarios:
+        """Each scenario's median over `repeat` requests. The requests take turns, one of every
+        scenario per round, so that a host that slows down for a minute slows every page alike
+        and the ratios between pages (the survey form against the household page) stay fair."""
+        clients = []
+        for _label, user, url, params in scenarios:
             client = Client()
             client.force_login(user)
             client.get(url, params)  # warm-up
-            runs = [self.timed(client, "get", url, params) for _ in range(self.repeat)]
-            results[label] = (statistics.median(t for t, _ in runs), {q for _, q in runs})
+            clients.append(client)
+        runs = [[] for _ in scenarios]
+        for _ in range(self.repeat):
+            for (_label, _user, url, params), client, timings in zip(scenarios, clients, runs, strict=True):
+                timings.append(self.timed(client, "get", url, params))
+        for (label, *_), timings in zip(scenarios, runs, strict=True):
+            results[label] = (statistics.median(t for t, _ in timings), {q for _, q in timings})
 
     def phases_3_and_4(self, campaign, size, results):
         """The town's and the county's work at this size, through the services: the rest of the
@@ -307,4 +311,10 @@ class Command(BaseCommand):
             ratio = results[large][label][0] / results[small][label][0]
             queries = sorted(set().union(*(results[s][label][1] for s in sizes)))
             row += f"{ratio:>8.2f}  {'/'.join(str(q) for q in queries)}"
+            self.stdout.write(row)
+        form, page = "调查表（草稿）", "家庭详情"
+        if form in results[small] and page in results[small]:
+            row = f"{'调查表÷家庭详情':<22}"
+            for s in sizes:
+                row += f"{results[s][form][0] / results[s][page][0]:>10.2f}×"
             self.stdout.write(row)
