@@ -60,7 +60,7 @@ from .lists import (
     unfiltered_area,
     url_maker,
 )
-from .models import AuditEvent, Household, Member, Village
+from .models import AuditEvent, Household, Member, Town, Village
 from .responses import conflict
 
 
@@ -458,6 +458,13 @@ class Login(auth_views.LoginView):
     """The sign-in page; attempts for one account are checked one at a time (see lock_account)."""
 
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # whose system this is: the town running a campaign, or the county of several
+        running = set(Town.objects.filter(campaigns__is_active=True).values_list("county", "name")[:50])
+        counties = {county for county, _town in running}
+        name = next(iter(running))[1] if len(running) == 1 else next(iter(counties)) if len(counties) == 1 else ""
+        return {**super().get_context_data(**kwargs), "system_owner": name}
 
     def post(self, request, *args, **kwargs):
         with transaction.atomic():

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from cases.views import Login, PasswordChange, healthz
 
-admin.site.site_header = "泥汊镇低保复核系统 管理后台"
+admin.site.site_header = "低保复核系统 管理后台"
 admin.site.site_title = "低保复核管理后台"
 admin.site.index_title = "数据管理"
 

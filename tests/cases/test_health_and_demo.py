@@ -12,7 +12,14 @@ def test_healthz_answers_when_the_database_is_reachable(client, db):
 
 def test_the_login_page_is_in_chinese(client, db):
     page = client.get("/accounts/login/").content.decode()
-    assert "泥汊镇低保复核系统" in page and "登录" in page
+    assert '<h1 class="h3 mb-3">低保复核系统</h1>' in page and "登录" in page  # no campaign yet
+
+
+def test_the_login_page_names_the_town_or_the_county_of_several(client, campaign, request):
+    assert "泥汊镇低保复核系统" in client.get("/accounts/login/").content.decode()
+    request.getfixturevalue("second_town")  # 蜀山镇 runs a campaign of its own
+    page = client.get("/accounts/login/").content.decode()
+    assert "无为县低保复核系统" in page and "泥汊镇低保复核系统" not in page
 
 
 def test_the_demo_command_refuses_when_debug_is_off(db, settings):

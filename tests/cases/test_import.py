@@ -3,9 +3,12 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from cases import services
 from cases.idnumber import mask_id
 from cases.importer import HEADERS
 from cases.models import AuditEvent, Household, Member
@@ -244,3 +247,18 @@ def test_an_import_counts_its_new_households_in_their_villages(office, household
     assert "ORDER BY 1 ASC" in sql[locks[0]]  # the village id
     if connection.features.has_select_for_update:
         assert sql[locks[0]].endswith("FOR UPDATE")
+
+
+def test_a_large_roll_has_the_planners_statistics_read_anew(office, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 4)
+
+    def analyzed(rows) -> list[str]:
+        with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
+            assert _upload(office, _xlsx(rows)).status_code == 200
+        return [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("ANALYZE")]
+
+    assert analyzed(_family()) == []  # a household and its two members: three rows
+    tables = analyzed(_family(head_name="孙长林") + _family(head_name="周海", village="江岸村"))
+    names = ("cases_household", "cases_member", "cases_case")
+    assert tables == [f"ANALYZE {connection.ops.quote_name(t)}" for t in names]
+    assert Household.objects.count() == 3
