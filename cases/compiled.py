@@ -9,7 +9,10 @@ same converters the ORM applies. On PostgreSQL they run as prepared statements (
 
 from __future__ import annotations
 
+import inspect
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from django.db import connections
@@ -264,20 +267,38 @@ class _Statement:
     names: tuple[str, ...] | None  # values(): the keys of each row's dict; values_list(): None
 
 
-_STATEMENTS: dict[tuple, _Statement] = {}
+_STATEMENTS: OrderedDict[tuple, _Statement] = OrderedDict()  # least recently used first
 STATEMENTS_KEPT = 2000
-# Stand-ins for the caller's values while the statement is compiled: inside the range of any
-# integer column (Django turns a lookup outside it into no condition at all), and found again
-# among the compiled statement's parameters.
+# Stand-ins for the caller's values while the statement is compiled, to be found again among
+# the compiled statement's parameters: numbers within an integer column's range (Django turns a
+# lookup outside it into no condition, and the value is then missed: refused, never wrong),
+# text with the characters a LIKE pattern escapes, so that a value the ORM escapes or wraps is
+# missed too.
 _INT_STANDIN = 1_987_650_000
+_STANDIN_RANGE = range(_INT_STANDIN, _INT_STANDIN + 1_000_000)
 
 
 def _standin(value, index: int):
-    return _INT_STANDIN + index if isinstance(value, int) else f"\ue000{index}\ue001"
+    return _INT_STANDIN + index if isinstance(value, int) else f"\ue000%_\\{index}\ue001"
 
 
 def _parameter(value) -> bool:
     return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def _has_standin(value) -> bool:
+    if isinstance(value, str):
+        return "\ue000" in value
+    return isinstance(value, int) and value in _STANDIN_RANGE
+
+
+def check_builder(build: Callable) -> Callable:
+    """A statement's builder must be a plain function of its arguments: a method's object or a
+    closure's variables would be frozen into the statement compiled first."""
+    if not inspect.isfunction(build) or build.__closure__ or build.__defaults__ or build.__kwdefaults__:
+        name = getattr(build, "__qualname__", build)
+        raise ValueError(f"{name}: a statement's builder may depend on its arguments only")
+    return build
 
 
 def values_rows(build: Callable, *values, shape: tuple = ()) -> list:
@@ -291,8 +312,7 @@ def values_rows(build: Callable, *values, shape: tuple = ()) -> list:
     (hashable values) and by which of `values` are None, True or False (part of the shape as
     well), by nothing else: it may not close over variables, and may not branch on a
     parameter's value."""
-    if build.__closure__ or build.__defaults__ or build.__kwdefaults__:
-        raise ValueError(f"{build.__qualname__}: a statement's builder may depend on its arguments only")
+    check_builder(build)
     if any(isinstance(v, list) and not v for v in values):
         return list(build(*shape, *values))  # an empty IN list: the ORM knows there is no row
     signature, flat = [], []
@@ -308,9 +328,13 @@ def values_rows(build: Callable, *values, shape: tuple = ()) -> list:
     key = (build.__code__, shape, tuple(signature))
     statement = _STATEMENTS.get(key)
     if statement is None:
-        if len(_STATEMENTS) >= STATEMENTS_KEPT:  # a page's position is part of its shape
-            _STATEMENTS.clear()
         statement = _STATEMENTS[key] = _compile_values(build, shape, values, flat)
+        while len(_STATEMENTS) > STATEMENTS_KEPT:  # a page's position is part of its shape
+            with suppress(KeyError):  # another thread's eviction
+                _STATEMENTS.popitem(last=False)
+    else:
+        with suppress(KeyError):
+            _STATEMENTS.move_to_end(key)
     params = [c if slot is None else flat[slot] for slot, c in zip(statement.slots, statement.constants, strict=True)]
     connection = connections[statement.alias]
 
@@ -358,8 +382,10 @@ def _compile_values(build: Callable, shape: tuple, values: tuple, flat: list) ->
     sql, params = compiler.as_sql()
     wanted = {_standin(v, i): i for i, v in enumerate(flat)}
     slots = tuple(wanted.get(p) if _parameter(p) else None for p in params)
-    if set(slots) - {None} != set(range(len(flat))):
-        raise ValueError(f"{build.__qualname__}: every value must be a parameter of the statement")
+    if set(slots) - {None} != set(range(len(flat))) or any(
+        slot is None and _has_standin(p) for slot, p in zip(slots, params, strict=True)
+    ):
+        raise ValueError(f"{build.__qualname__}: every value must be a parameter of the statement, as given")
     columns = [s[0] for s in compiler.select[: compiler.col_count]]
     converters = tuple(
         (index, tuple(functions), expression)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from . import roles
-from .compiled import values_rows
+from .compiled import check_builder, values_rows
 from .forms import HouseholdFilterForm
 from .models import AuditEvent, Household, Member, RegistryTally, Village, id_search_kind
 from .services import record_id_search
@@ -60,7 +60,7 @@ class CompiledNewestFirst(Sequence):
     what they show; both module-level functions of `values` alone."""
 
     def __init__(self, select, join, values: Sequence, fields: Sequence[str], *, count: int, key: str = "id"):
-        self.select, self.join, self.values = select, join, list(values)
+        self.select, self.join, self.values = check_builder(select), check_builder(join), list(values)
         self.fields, self.count, self.key = tuple(fields), count, key
 
     def __len__(self) -> int:
@@ -72,8 +72,10 @@ class CompiledNewestFirst(Sequence):
         start, stop, _ = index.indices(self.count)
         if start >= stop:
             return []
-        shape = (self.select, self.join, self.fields, self.key, start, stop)
-        return values_rows(_newest_page, *self.values, shape=shape)
+        # a whole page's worth at least: the last page's end moves with the count, and each end
+        # would be a statement of its own
+        shape = (self.select, self.join, self.fields, self.key, start, start + max(stop - start, page_size()))
+        return values_rows(_newest_page, *self.values, shape=shape)[: stop - start]
 
 
 def _newest_page(select, join, fields, key, start, stop, *values):
@@ -207,7 +209,8 @@ def _registry_tallies(villages, town, village):
 
 
 def households_in_area(villages, town, village):
-    return in_area(Household, villages, town, village)
+    households = Household.objects.in_area(villages, town)
+    return households if village is None else households.filter(village_id=village)
 
 
 def all_households(*_area):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .idnumber import mask_id, parse_id
-from .roles import Role, area_q, town_filter, village_scope
+from .roles import Role, area_filter, area_of, area_q, town_filter, village_scope
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # The plan's floors for re-checks by the town and the county (泥政〔2019〕133号 二、1).
@@ -427,7 +427,11 @@ def id_search_kind(text: str) -> str:
 
 class HouseholdQuerySet(models.QuerySet):
     def visible_to(self, user) -> HouseholdQuerySet:
-        return self.filter(area_q(user))
+        return self.in_area(*area_of(user))
+
+    def in_area(self, villages: list[int] | None, town: int | None) -> HouseholdQuerySet:
+        """`visible_to` for an area given as values (`roles.area_of`)."""
+        return self.filter(area_filter(villages, town))
 
     def search(self, text: str) -> HouseholdQuerySet:
         """Households with a live member matching `text`: a full ID number, the last

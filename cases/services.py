@@ -641,7 +641,8 @@ def import_roll(check, *, actor, filename: str) -> dict[str, int]:
     _list_if_dibao(Household.objects.filter(pk__in=touched))
     refresh_member_counts(touched)
     if counts["households_created"] + counts["members_created"] >= ANALYZE_AFTER_ROWS:
-        transaction.on_commit(_analyze_registry)
+        # robust: the roll is saved whatever becomes of the statistics
+        transaction.on_commit(_analyze_registry, robust=True)
     return counts
 
 

@@ -461,7 +461,7 @@ class Login(auth_views.LoginView):
 
     def get_context_data(self, **kwargs):
         # whose system this is: the town running a campaign, or the county of several
-        running = set(Town.objects.filter(campaigns__is_active=True).values_list("county", "name")[:50])
+        running = set(Town.objects.filter(campaigns__is_active=True).values_list("county", "name").distinct())
         counties = {county for county, _town in running}
         name = next(iter(running))[1] if len(running) == 1 else next(iter(counties)) if len(counties) == 1 else ""
         return {**super().get_context_data(**kwargs), "system_owner": name}

@@ -13,13 +13,20 @@ import itertools
 import pytest
 from django.contrib.auth import get_user_model
 
-from cases import services
+from cases import compiled, services
 from cases.demo import build_town
 from cases.idnumber import make_id
 from cases.models import Household, Member, Village
 
 PASSWORD = "pw-for-tests"
 _sequence = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def compiled_anew():
+    """Each test compiles the statements it reads (cases.compiled.values_rows) for itself: one
+    that fails only when compiled fails in every test that reads it, whatever the order."""
+    compiled._STATEMENTS.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from cases.compiled import values_rows
 from cases.lists import (
     CompiledNewestFirst,
     NewestFirst,
+    _newest_page,
     all_households,
     households_in_area,
     in_area,
@@ -35,10 +36,12 @@ def _households(villages, status):
     )
 
 
-def _names(household, relationship):
+def _names(household, relationship, live):
     rows = Member.objects.filter(household_id=household).order_by("id")
     if relationship is not None:
         rows = rows.filter(relationship=relationship)
+    if live:
+        rows = rows.filter(status=Member.Status.PRESENT)
     return rows.values_list("name", "relationship")
 
 
@@ -64,12 +67,18 @@ def test_the_rows_are_the_querysets_for_every_value(households, village_a, villa
 
 def test_none_and_booleans_choose_the_statement_and_values_stay_parameters(households):
     head = households[0]
+    Member.objects.filter(household=head, relationship=Member.Relationship.SPOUSE).update(
+        status="dead", status_changed_on=dt.date(2026, 1, 1)
+    )
     for relationship in (None, Member.Relationship.HEAD, Member.Relationship.SPOUSE):
-        assert values_rows(_names, head.pk, relationship) == list(_names(head.pk, relationship))
+        for live in (True, False):
+            ours = values_rows(_names, head.pk, relationship, live)
+            assert ours == list(_names(head.pk, relationship, live)), (relationship, live)
+    assert values_rows(_names, head.pk, None, True) != values_rows(_names, head.pk, None, False)
     other = households[1]
-    assert values_rows(_names, other.pk, None) == list(_names(other.pk, None))
+    assert values_rows(_names, other.pk, None, False) == list(_names(other.pk, None, False))
     shapes = [key for key in compiled._STATEMENTS if key[0] is _names.__code__]
-    assert len(shapes) == 2  # with and without the relationship, whatever the household
+    assert len(shapes) == 4  # with and without the relationship and the status, whatever the household
 
 
 def test_one_statement_per_shape_and_one_query_per_read(households, village_a):
@@ -92,9 +101,17 @@ def test_builders_that_could_give_a_wrong_statement_are_refused(households, vill
         values_rows(lambda village: Household.objects.filter(village_id=village), 2)
     with pytest.raises(TypeError, match="whole numbers or text"):
         values_rows(lambda day: Household.objects.filter(created_at__date=day).values("id"), dt.date(2026, 1, 1))
-    # text the ORM changes before it reaches the statement is no parameter of it as given
-    with pytest.raises(ValueError, match="every value must be a parameter"):
-        values_rows(lambda name: Member.objects.filter(name__contains=name).values("id"), "张")
+    # text the ORM changes before it reaches the statement is no parameter of it as given:
+    # wrapped in a pattern (and escaped), or both given and wrapped
+    for build in (
+        lambda name: Member.objects.filter(name__contains=name).values("id"),
+        lambda name: Member.objects.filter(Q(name=name) | Q(name__startswith=name)).values("id"),
+    ):
+        with pytest.raises(ValueError, match="every value must be a parameter"):
+            values_rows(build, "张_")
+    # a method: its object would be frozen into the statement
+    with pytest.raises(ValueError, match="arguments only"):
+        values_rows(Household.objects.filter(village=village_a).values_list, "id")
 
 
 def test_a_compiled_page_is_the_querysets_page_at_every_position(households, village_a, village_b, town_office):
@@ -138,3 +155,12 @@ def test_the_statements_kept_are_bounded(households, village_a, monkeypatch):
             == list(Household.objects.filter(village=village_a).order_by("-id").values("id"))[page : page + 1]
         )
         assert len(compiled._STATEMENTS) <= 3
+
+
+def test_the_last_page_keeps_its_statement_as_the_count_changes(households, town_office):
+    area = (None, town_office.profile.town_id, None)
+    orm = list(Household.objects.order_by("-id").values("id"))
+    for count in (4, 5, 6):
+        pages = CompiledNewestFirst(households_in_area, all_households, area, ["id"], count=count)
+        assert pages[3:count] == orm[3:count]
+    assert len([key for key in compiled._STATEMENTS if key[0] is _newest_page.__code__]) == 1

@@ -123,3 +123,33 @@ def test_the_candidate_list_is_the_candidate_queryset(survey_a, household_b):
             assert [u.profile.role for u in listed] == [u.profile.role for u in expected]
         assert ctx.captured_queries == []  # each with its profile
     assert officer not in services.investigator_candidate_list(survey_a.household)
+
+
+def test_a_village_survey_list_page_is_the_querysets_page_at_every_position(
+    make_household, village_a, campaign, cadre_a
+):
+    from cases.lists import CompiledNewestFirst, NewestFirst
+    from cases.models import Case
+    from surveys.views import _campaign_cases
+
+    made = [make_household(village_a, head=f"户主{i}", dibao=i % 3 != 0) for i in range(7)]
+    services.start_survey(made[1], campaign=campaign, actor=cadre_a)  # one drafted, the rest pending
+    fields = ["household_id", "household__public_id", "household__group__name", "source", "stage"]
+    for status in ("", "not_visited", "draft", "submitted", "unknown"):
+        stages = services.VILLAGE_LIST_FILTERS.get(status)
+        orm = NewestFirst(
+            services.village_cases(campaign, village_a, status),
+            fields,
+            count=7,
+            key="household_id",
+            rows=Case.objects.filter(campaign=campaign),
+        )
+        values = [campaign.pk, village_a.pk, None if stages is None else list(stages)]
+        ours = CompiledNewestFirst(
+            services.cases_to_visit, _campaign_cases, values, fields, count=7, key="household_id"
+        )
+        for page in (slice(0, 3), slice(3, 6), slice(6, 7), slice(1, 2), slice(0, 7)):
+            assert ours[page] == orm[page], (status, page)
+    values = [campaign.pk, village_a.pk, ["draft"]]
+    drafted = CompiledNewestFirst(services.cases_to_visit, _campaign_cases, values, fields, count=1, key="household_id")
+    assert [row["household_id"] for row in drafted[0:1]] == [made[1].pk]
