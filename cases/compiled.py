@@ -36,13 +36,19 @@ def rows_of(model: type[Model], lookup: str, value) -> list:
     if plan is None:
         plan = _ROW_STATEMENTS[key] = _rows_plan(manager.filter(**{lookup: 0}), alias)
     connection = connections[alias]
+    rows = prepared.run(connection, plan.sql, [value], _fetch(connection, [value]))
+    return [_objects(plan, row, connection, alias) for row in rows]
 
-    def run(statement: str):
+
+def _fetch(connection, params, *, one: bool = False) -> Callable[[str], list]:
+    """A statement's rows, run with `params` (for prepared.run, which chooses the statement)."""
+
+    def run(statement: str) -> list:
         with connection.cursor() as cursor:
-            cursor.execute(statement, [value])
-            return cursor.fetchall()
+            cursor.execute(statement, params)
+            return [cursor.fetchone()] if one else cursor.fetchall()
 
-    return [_objects(plan, row, connection, alias) for row in prepared.run(connection, plan.sql, [value], run)]
+    return run
 
 
 def _rows_plan(queryset, alias: str) -> _Plan:
@@ -216,13 +222,8 @@ def _read(model, where, params, related, extra, attached, *, one: bool) -> list[
     if plan is None:
         plan = _PLANS[key] = _plan(model, where, related, extra, attached, alias)
     connection = connections[alias]
-
-    def run(statement: str):
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            return [cursor.fetchone()] if one else cursor.fetchall()
-
-    return [_objects(plan, row, connection, alias) for row in prepared.run(connection, plan.sql, params, run) if row]
+    rows = prepared.run(connection, plan.sql, params, _fetch(connection, params, one=one))
+    return [_objects(plan, row, connection, alias) for row in rows if row]
 
 
 def _objects(plan: _Plan, row, connection, alias: str) -> Model:
@@ -337,12 +338,7 @@ def values_rows(build: Callable, *values, shape: tuple = ()) -> list:
             _STATEMENTS.move_to_end(key)
     params = [c if slot is None else flat[slot] for slot, c in zip(statement.slots, statement.constants, strict=True)]
     connection = connections[statement.alias]
-
-    def run(sql: str):
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
+    run = _fetch(connection, params)
     if connection.in_atomic_block:  # a statement the server refused to prepare would abort it
         rows = run(statement.sql)
     else:
